@@ -1,0 +1,47 @@
+import convict from 'convict';
+
+// Convict's built-in coercions are lenient: `port` takes parseInt('3000abc') = 3000 and `Boolean` reads any string
+// but 'false' as true. These formats coerce only exact spellings and otherwise keep the raw string, so validation
+// reports it instead of silently running with something else.
+
+const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
+const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
+
+function toInteger(raw: string): number | string {
+  return /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
+}
+
+export function registerFormats(): void {
+  convict.addFormats({
+    'non-empty-string': {
+      validate(value: unknown) {
+        if (typeof value !== 'string' || value.trim() === '') throw new Error('must be a non-empty string');
+      },
+    },
+    'positive-int': {
+      coerce: toInteger,
+      validate(value: unknown) {
+        if (!Number.isSafeInteger(value) || (value as number) < 1) throw new Error('must be a whole number above 0');
+      },
+    },
+    port: {
+      coerce: toInteger,
+      validate(value: unknown) {
+        if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 65_535) {
+          throw new Error('must be a whole number from 1 to 65535');
+        }
+      },
+    },
+    'strict-boolean': {
+      coerce(raw: string) {
+        const word = raw.trim().toLowerCase();
+        if (TRUE_WORDS.has(word)) return true;
+        if (FALSE_WORDS.has(word)) return false;
+        return raw;
+      },
+      validate(value: unknown) {
+        if (typeof value !== 'boolean') throw new Error('must be true or false (also accepted: 1/0, yes/no, on/off)');
+      },
+    },
+  });
+}

@@ -1,0 +1,121 @@
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { ConfigError, loadConfig, REDACTED, redactSettings } from '../src/index.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'pdpl-config-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function secretFile(name: string, content: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, content, { mode: 0o600 });
+  return path;
+}
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    loadConfig({ env });
+  } catch (error) {
+    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${error}`);
+    return error.problems.map((problem) => `${problem.env}: ${problem.message}`);
+  }
+  return [];
+}
+
+describe('loadConfig', () => {
+  it('should boot development with zero configuration', () => {
+    const settings = loadConfig({ env: {} });
+
+    assert.equal(settings.environment, 'development');
+    assert.equal(settings.server.port, 3000);
+    assert.equal(settings.database.host, 'localhost');
+  });
+
+  it('should read numbers and booleans only from exact spellings', () => {
+    const settings = loadConfig({ env: { PORT: '8080', RELOAD: 'yes', DATABASE_POOL_MAX: '4' } });
+
+    assert.equal(settings.server.port, 8080);
+    assert.equal(settings.server.reload, true);
+    assert.equal(settings.database.poolMax, 4);
+  });
+
+  it('should refuse an empty or blank value instead of treating it as false or zero', () => {
+    const problems = problemsOf({ RELOAD: '', PORT: '   ' });
+
+    assert.deepEqual(problems, ['PORT: is set but empty', 'RELOAD: is set but empty']);
+  });
+
+  it('should refuse a port that is out of range or not a number', () => {
+    assert.match(problemsOf({ PORT: '70000' })[0] ?? '', /^PORT: must be a whole number from 1 to 65535/);
+    assert.match(problemsOf({ PORT: '3000abc' })[0] ?? '', /^PORT: must be a whole number from 1 to 65535/);
+  });
+
+  it('should refuse a boolean it cannot read', () => {
+    assert.match(problemsOf({ RELOAD: 'maybe' })[0] ?? '', /^RELOAD: must be true or false/);
+  });
+
+  it('should report every problem at once', () => {
+    const problems = problemsOf({ PORT: '0', LOG_LEVEL: 'loud', ENVIRONMENT: 'staging' });
+
+    assert.equal(problems.length, 3);
+  });
+
+  it('should read a secret from a _FILE path and strip one trailing newline', () => {
+    const path = secretFile('redis-password', 'p+a/s=s$w@o:rd\n');
+
+    const settings = loadConfig({ env: { REDIS_PASSWORD_FILE: path } });
+
+    assert.equal(settings.redis.password, 'p+a/s=s$w@o:rd');
+  });
+
+  it('should name the problem with a secret file that is missing, empty or padded', () => {
+    const empty = secretFile('empty', '');
+    const padded = secretFile('padded', 'secret\n\n');
+
+    assert.match(
+      problemsOf({ JWT_SECRET_FILE: join(dir, 'nope') })[0] ?? '',
+      /JWT_SECRET_FILE names .*nope, which does not exist/,
+    );
+    assert.match(problemsOf({ JWT_SECRET_FILE: empty })[0] ?? '', /which is empty/);
+    assert.match(problemsOf({ JWT_SECRET_FILE: padded })[0] ?? '', /surrounding white space/);
+  });
+
+  it('should say a secret file cannot be read when its mode forbids it', { skip: process.getuid?.() === 0 }, () => {
+    const locked = secretFile('locked', 'secret');
+    chmodSync(locked, 0o000);
+
+    assert.match(problemsOf({ JWT_SECRET_FILE: locked })[0] ?? '', /cannot be read/);
+  });
+
+  it('should refuse a setting given both directly and through a file', () => {
+    const path = secretFile('twice', 'x');
+
+    assert.deepEqual(problemsOf({ REDIS_PASSWORD: 'x', REDIS_PASSWORD_FILE: path }), [
+      'REDIS_PASSWORD: is set twice, directly and through a file',
+    ]);
+  });
+
+  it('should return frozen settings', () => {
+    const settings = loadConfig({ env: {} });
+
+    assert.throws(() => {
+      (settings.server as { port: number }).port = 1;
+    }, TypeError);
+  });
+});
+
+describe('redactSettings', () => {
+  it('should replace every secret with the one placeholder', () => {
+    const path = secretFile('db', 'database-secret-value');
+    const settings = loadConfig({ env: { DATABASE_PASSWORD_FILE: path, JWT_SECRET_FILE: path } });
+
+    const redacted = redactSettings(settings) as { database: { password: string }; jwt: { secret: string } };
+
+    assert.ok(!JSON.stringify(redacted).includes('database-secret-value'));
+    assert.equal(redacted.database.password, REDACTED);
+    assert.equal(redacted.jwt.secret, REDACTED);
+    assert.equal(settings.database.password, 'database-secret-value', 'the settings themselves stay intact');
+  });
+});

@@ -1,0 +1,106 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { ConfigError, DEVELOPMENT_JWT_SECRET, loadConfig } from '../src/index.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'pdpl-prod-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function file(name: string, content: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, content, { mode: 0o600 });
+  return path;
+}
+
+const productionEnv = (): Record<string, string> => ({
+  ENVIRONMENT: 'production',
+  LOG_LEVEL: 'warn',
+  DATABASE_HOST: 'postgres',
+  DATABASE_PASSWORD_FILE: file('db', 'Zq3-database-password-from-a-file'),
+  REDIS_HOST: 'redis',
+  REDIS_PASSWORD_FILE: file('redis', 'Zq3-redis-password-from-a-file'),
+  JWT_SECRET_FILE: file('jwt', 'e2Jx6mQd9vT1sYw4kP7nR0aL3cF8hB5uZ2oG6iE9'),
+});
+
+function productionProblems(overrides: Record<string, string | undefined>): string[] {
+  const env = { ...productionEnv(), ...overrides };
+  for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name];
+  try {
+    loadConfig({ env: env as Record<string, string> });
+    return [];
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    return error.problems.map((problem) => `${problem.key}: ${problem.message}`);
+  }
+}
+
+describe('production rules', () => {
+  it('should accept a production configuration with secrets from files', () => {
+    assert.deepEqual(productionProblems({}), []);
+  });
+
+  it('should refuse localhost for the database and Redis', () => {
+    const problems = productionProblems({ DATABASE_HOST: 'localhost', REDIS_HOST: '127.0.0.1' });
+
+    assert.deepEqual(problems, [
+      'database.host: is "localhost", a loopback address',
+      'redis.host: is "127.0.0.1", a loopback address',
+    ]);
+  });
+
+  it('should refuse a missing Redis password', () => {
+    assert.deepEqual(productionProblems({ REDIS_PASSWORD_FILE: undefined }), [
+      'redis.password: is required in production',
+    ]);
+  });
+
+  it('should refuse the development JWT secret and a short one', () => {
+    assert.deepEqual(productionProblems({ JWT_SECRET_FILE: file('dev', DEVELOPMENT_JWT_SECRET) }), [
+      'jwt.secret: is the development default',
+    ]);
+    assert.deepEqual(productionProblems({ JWT_SECRET_FILE: file('short', 'too-short') }), [
+      'jwt.secret: is shorter than 32 characters',
+    ]);
+  });
+
+  for (const level of ['info', 'debug', 'trace']) {
+    it(`should refuse log level ${level}`, () => {
+      assert.deepEqual(productionProblems({ LOG_LEVEL: level }), [
+        `log.level: is "${level}", which logs too much for production`,
+      ]);
+    });
+  }
+
+  it('should refuse reload', () => {
+    assert.deepEqual(productionProblems({ RELOAD: 'true' }), ['server.reload: is on']);
+  });
+
+  it('should refuse a secret given as a plain environment variable', () => {
+    const problems = productionProblems({
+      JWT_SECRET_FILE: undefined,
+      JWT_SECRET: 'e2Jx6mQd9vT1sYw4kP7nR0aL3cF8hB5uZ2oG6iE9',
+    });
+
+    assert.deepEqual(problems, ['jwt.secret: is a secret given as a plain environment variable']);
+  });
+
+  it('should never put a secret value in the error', () => {
+    const secret = 'a-secret-that-must-stay-hidden-0123456789';
+    try {
+      loadConfig({
+        env: {
+          ...productionEnv(),
+          REDIS_PASSWORD_FILE: undefined as never,
+          REDIS_PASSWORD: secret,
+          LOG_LEVEL: 'debug',
+        },
+      });
+      assert.fail('expected a ConfigError');
+    } catch (error) {
+      assert.ok(error instanceof ConfigError);
+      assert.ok(!`${error.message}${JSON.stringify(error)}${String(error)}`.includes(secret));
+    }
+  });
+});

@@ -1,0 +1,149 @@
+#!/usr/bin/env bash
+# Creates the secrets a local stack needs: random passwords and a local CA with a server certificate.
+# Idempotent: an existing file is never overwritten, except a server pair that its CA no longer signs.
+# Prints the names of the files it creates, never their contents.
+# Env: PDPL_SECRETS_DIR (default <repo>/.secrets), PDPL_PUBLIC_HOST (extra DNS name in the server certificate),
+#      PDPL_SECRETS_GID (default 10001: the group that the platform's containers join to read their secrets).
+# Issue #3 replaces this script by `npm run secrets:generate` with schema-driven strength rules.
+set -euo pipefail
+
+log() { printf 'make-dev-secrets: %s\n' "$*" >&2; }
+fail() { printf 'make-dev-secrets: FAIL: %s\n' "$*" >&2; exit 1; }
+
+repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+secrets_dir=${PDPL_SECRETS_DIR:-$repo_root/.secrets}
+tls_dir=$secrets_dir/tls
+public_host=${PDPL_PUBLIC_HOST:-}
+secrets_gid=${PDPL_SECRETS_GID:-10001}
+work=""
+trap '[[ -z $work ]] || rm -rf "$work"' EXIT
+
+command -v openssl >/dev/null || fail "openssl not found; install it (apt-get install openssl)"
+if [[ -n $public_host && ! $public_host =~ ^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?$ ]]; then
+  fail "PDPL_PUBLIC_HOST must be a DNS name or IPv4 address"
+fi
+
+umask 077
+install -d -m 0700 "$secrets_dir" "$tls_dir"
+work=$(mktemp -d "$secrets_dir/.tmp.XXXXXX")
+
+# Moves a finished temp file into place; the rename is atomic, so a reader never sees half a file.
+publish() {
+  local tmp=$1 target=$2
+  chmod 0600 "$tmp"
+  mv -f "$tmp" "$target"
+  printf '%s\n' "${target#"$secrets_dir"/}"
+}
+
+# Compose mounts secret files with their host owner and mode (it ignores uid/gid/mode outside Swarm), and the
+# services run as unprivileged users. So a file a container reads is 0640 in the group PDPL_SECRETS_GID, which
+# every service joins with `group_add`; the directory stays 0700, so no other host user reaches the files.
+# Re-applied on every run, so secrets made by an older version get the same access.
+share_with_containers() {
+  local file
+  for file in "$@"; do
+    chgrp "$secrets_gid" "$secrets_dir/$file"
+    chmod 0640 "$secrets_dir/$file"
+  done
+}
+
+# 32 bytes -> 43 base64url characters; no '+/=' and no newline, so the value fits URLs, env files and configs.
+random_secret() {
+  local name=$1 bytes=${2:-32}
+  [[ -e $secrets_dir/$name ]] && return 0
+  openssl rand -base64 "$bytes" | tr '+/' '-_' | tr -d '=\n' >"$work/$name"
+  publish "$work/$name" "$secrets_dir/$name"
+}
+
+new_ec_key() {
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null
+}
+
+write_openssl_config() {
+  local san="DNS:localhost,IP:127.0.0.1"
+  if [[ -n $public_host && $public_host != localhost ]]; then
+    if [[ $public_host =~ ^[0-9.]+$ ]]; then san+=",IP:$public_host"; else san+=",DNS:$public_host"; fi
+  fi
+  # A private config keeps the host's openssl.cnf defaults (extra extensions) out of the certificates.
+  cat >"$work/openssl.cnf" <<EOF
+[req]
+distinguished_name = dn
+prompt = no
+[dn]
+CN = pdpl local development CA
+[ca_ext]
+basicConstraints = critical, CA:true
+keyUsage = critical, keyCertSign, cRLSign
+subjectKeyIdentifier = hash
+[server_ext]
+basicConstraints = critical, CA:false
+keyUsage = critical, digitalSignature
+extendedKeyUsage = serverAuth
+subjectAltName = $san
+subjectKeyIdentifier = hash
+authorityKeyIdentifier = keyid
+EOF
+}
+
+make_ca() {
+  if [[ ! -e $tls_dir/ca.key ]]; then
+    [[ -e $tls_dir/ca.crt ]] && fail "tls/ca.crt exists without tls/ca.key; remove tls/ca.crt to create a new CA"
+    new_ec_key "$work/ca.key"
+    publish "$work/ca.key" "$tls_dir/ca.key"
+  fi
+  [[ -e $tls_dir/ca.crt ]] && return 0
+  openssl req -new -x509 -config "$work/openssl.cnf" -extensions ca_ext -key "$tls_dir/ca.key" \
+    -days 3650 -sha256 -out "$work/ca.crt"
+  publish "$work/ca.crt" "$tls_dir/ca.crt"
+}
+
+server_pair_is_valid() {
+  local crt=$tls_dir/server.crt key=$tls_dir/server.key host_check=()
+  [[ -e $crt && -e $key ]] || return 1
+
+  if ! openssl verify -no_check_time -CAfile "$tls_dir/ca.crt" "$crt" >/dev/null 2>&1; then
+    log "tls/server.crt is not signed by tls/ca.crt; replacing the server pair"
+    return 1
+  fi
+  if [[ $(openssl pkey -in "$key" -pubout) != "$(openssl x509 -in "$crt" -noout -pubkey)" ]]; then
+    log "tls/server.key does not match tls/server.crt; replacing the server pair"
+    return 1
+  fi
+  if [[ -n $public_host ]]; then
+    host_check=(-verify_hostname "$public_host")
+    [[ $public_host =~ ^[0-9.]+$ ]] && host_check=(-verify_ip "$public_host")
+    if ! openssl verify -no_check_time "${host_check[@]}" -CAfile "$tls_dir/ca.crt" "$crt" >/dev/null 2>&1; then
+      log "tls/server.crt does not cover PDPL_PUBLIC_HOST; replacing the server pair"
+      return 1
+    fi
+  fi
+}
+
+make_server_pair() {
+  server_pair_is_valid && return 0
+  [[ -e $tls_dir/ca.key ]] || fail "tls/ca.key is missing, so no server certificate can be signed"
+
+  new_ec_key "$work/server.key"
+  openssl req -new -key "$work/server.key" -subj "/CN=${public_host:-localhost}" -out "$work/server.csr"
+  openssl x509 -req -in "$work/server.csr" -CA "$tls_dir/ca.crt" -CAkey "$tls_dir/ca.key" \
+    -set_serial "0x$(openssl rand -hex 16)" -days 825 -sha256 \
+    -extfile "$work/openssl.cnf" -extensions server_ext -out "$work/server.crt" 2>/dev/null
+  openssl verify -CAfile "$tls_dir/ca.crt" "$work/server.crt" >/dev/null 2>&1 ||
+    fail "tls/ca.crt does not match tls/ca.key; remove both to create a new CA"
+
+  # Key first: a crash between the two renames leaves a pair the next run detects and replaces.
+  publish "$work/server.key" "$tls_dir/server.key"
+  publish "$work/server.crt" "$tls_dir/server.crt"
+}
+
+random_secret postgres_superuser_password
+random_secret postgres_app_password
+random_secret redis_password
+random_secret jwt_secret 64
+
+write_openssl_config
+make_ca
+chmod 0644 "$tls_dir/ca.crt" # public: clients need it to verify the server
+make_server_pair
+share_with_containers postgres_superuser_password postgres_app_password redis_password jwt_secret \
+  tls/server.crt tls/server.key

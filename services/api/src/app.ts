@@ -1,0 +1,65 @@
+import { randomUUID } from 'node:crypto';
+import type { Settings } from '@pdpl/config';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import Fastify from 'fastify';
+import type { Logger } from 'pino';
+import { pino } from 'pino';
+import { RevocationList } from './auth/revocations.js';
+import { TokenService } from './auth/tokens.js';
+import { createPool } from './db/pool.js';
+import { UserStore } from './db/users.js';
+import { registerErrorHandlers } from './http/error-handler.js';
+import { loggerOptions } from './http/logger.js';
+import { createRedis } from './redis-client.js';
+import { authRoutes } from './routes/auth.js';
+import { healthRoutes } from './routes/health.js';
+import { meRoutes } from './routes/me.js';
+
+const REQUEST_ID = /^[\w-]{8,128}$/;
+
+export interface AppOptions {
+  /** Where log lines go; standard output when left out. Tests pass a stream to read them. */
+  readonly logStream?: NodeJS.WritableStream;
+}
+
+/** The whole API, wired to PostgreSQL and Redis from the settings. Listening is the caller's job. */
+export async function buildApp(settings: Settings, options: AppOptions = {}): Promise<FastifyInstance> {
+  const log: Logger = options.logStream
+    ? pino(loggerOptions(settings), options.logStream)
+    : pino(loggerOptions(settings));
+  const db = createPool(settings, log);
+  const redis = createRedis(settings, log);
+
+  const app = Fastify({
+    loggerInstance: log as FastifyBaseLogger,
+    bodyLimit: 64 * 1024,
+    // nginx sets X-Request-Id; keep it when it looks like one so a request can be followed across both logs.
+    genReqId: (request) => {
+      const header = request.headers['x-request-id'];
+      return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+    },
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    reply.header('x-request-id', request.id);
+  });
+  app.addHook('onClose', async () => {
+    // quit() waits for a reply and would hang on a Redis that is down; disconnect() also stops reconnecting.
+    const closeRedis = redis.status === 'ready' ? redis.quit() : Promise.resolve(redis.disconnect());
+    await Promise.allSettled([db.end(), closeRedis]);
+  });
+  registerErrorHandlers(app);
+
+  const users = new UserStore(db);
+  const tokens = new TokenService(settings);
+  const revocations = new RevocationList(redis);
+  await app.register(healthRoutes, { db, redis });
+  await app.register(authRoutes, { users, tokens, revocations });
+  await app.register(meRoutes, { users, tokens, revocations });
+
+  await redis.connect().catch((error: Error) => {
+    log.warn({ err: { message: error.message } }, 'redis not reachable at start; retrying in the background');
+  });
+  return app;
+}

@@ -1,0 +1,42 @@
+import { parseArgs } from 'node:util';
+import pg from 'pg';
+import { hashPassword, MIN_PASSWORD_LENGTH } from '../auth/passwords.js';
+import { connectionOptions } from '../db/pool.js';
+import { UserExistsError, UserStore } from '../db/users.js';
+import { readSecretLine } from './read-secret.js';
+import { runCli, UsageError } from './run-cli.js';
+
+const USAGE = 'usage: create-user --email <address>   (the password is read from standard input)';
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+function parseEmail(): string {
+  let values: { email?: string | undefined };
+  try {
+    ({ values } = parseArgs({ options: { email: { type: 'string' } }, strict: true }));
+  } catch (error) {
+    throw new UsageError(`${(error as Error).message}\n${USAGE}`);
+  }
+  if (!values.email) throw new UsageError(`--email is required\n${USAGE}`);
+  if (!EMAIL.test(values.email.trim())) throw new UsageError(`--email "${values.email}" is not an email address`);
+  return values.email;
+}
+
+await runCli('create-user', async (settings) => {
+  const email = parseEmail();
+  const password = await readSecretLine(`Password for ${email}: `);
+  if (password.length < MIN_PASSWORD_LENGTH) {
+    throw new UsageError(`the password must be at least ${MIN_PASSWORD_LENGTH} characters (read from standard input)`);
+  }
+
+  const client = new pg.Client(connectionOptions(settings));
+  await client.connect();
+  try {
+    const user = await new UserStore(client).create(email, await hashPassword(password));
+    process.stdout.write(`create-user: created ${user.email} (${user.id})\n`);
+  } catch (error) {
+    if (error instanceof UserExistsError) throw new UsageError(error.message);
+    throw error;
+  } finally {
+    await client.end();
+  }
+});

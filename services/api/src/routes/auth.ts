@@ -1,0 +1,60 @@
+import type { FastifyInstance } from 'fastify';
+import { bearerToken, checkToken } from '../auth/authenticate.js';
+import { verifyPassword } from '../auth/passwords.js';
+import type { RevocationList } from '../auth/revocations.js';
+import type { TokenService } from '../auth/tokens.js';
+import type { UserStore } from '../db/users.js';
+import { ApiError } from '../http/errors.js';
+import { credentialsBody, logoutBody, refreshBody, tokenPairResponse } from './schemas.js';
+
+export interface AuthRouteDeps {
+  readonly users: UserStore;
+  readonly tokens: TokenService;
+  readonly revocations: RevocationList;
+}
+
+interface Credentials {
+  email: string;
+  password: string;
+}
+
+export async function authRoutes(app: FastifyInstance, { users, tokens, revocations }: AuthRouteDeps): Promise<void> {
+  app.post<{ Body: Credentials }>(
+    '/v1/auth/login',
+    { schema: { body: credentialsBody, response: { 200: tokenPairResponse } } },
+    async (request) => {
+      const user = await users.findByEmail(request.body.email);
+      // Same work and same answer whether the email is unknown or the password is wrong.
+      const valid = await verifyPassword(user?.passwordHash, request.body.password);
+      if (!user || !valid) throw new ApiError('AUTH_INVALID_CREDENTIALS');
+      return tokens.issuePair(user.id);
+    },
+  );
+
+  app.post<{ Body: { refreshToken: string } }>(
+    '/v1/auth/refresh',
+    { schema: { body: refreshBody, response: { 200: tokenPairResponse } } },
+    async (request) => {
+      const claims = await checkToken(tokens, revocations, request.body.refreshToken, 'refresh');
+      // Refresh tokens are single-use: revoking atomically means two racing requests cannot both succeed.
+      if (!(await revocations.revoke(claims))) throw new ApiError('AUTH_TOKEN_REVOKED');
+      return tokens.issuePair(claims.sub);
+    },
+  );
+
+  app.post<{ Body: { refreshToken?: string } | null }>(
+    '/v1/auth/logout',
+    { schema: { body: logoutBody } },
+    async (request, reply) => {
+      const access = await checkToken(tokens, revocations, bearerToken(request), 'access');
+      const refreshToken = request.body?.refreshToken;
+      if (refreshToken !== undefined) {
+        const refresh = await checkToken(tokens, revocations, refreshToken, 'refresh');
+        if (refresh.sub !== access.sub) throw new ApiError('AUTH_TOKEN_INVALID');
+        await revocations.revoke(refresh);
+      }
+      await revocations.revoke(access);
+      return reply.status(204).send();
+    },
+  );
+}

@@ -1,0 +1,46 @@
+// JSON schemas shared by the routes. Every object is closed (additionalProperties: false): unknown fields are
+// rejected, not silently dropped.
+
+export const credentialsBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['email', 'password'],
+  properties: {
+    email: { type: 'string', format: 'email', maxLength: 254 },
+    password: { type: 'string', minLength: 1, maxLength: 1024 },
+  },
+} as const;
+
+export const refreshBody = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['refreshToken'],
+  properties: { refreshToken: { type: 'string', minLength: 1, maxLength: 4096 } },
+} as const;
+
+export const logoutBody = {
+  type: ['object', 'null'],
+  additionalProperties: false,
+  properties: { refreshToken: { type: 'string', minLength: 1, maxLength: 4096 } },
+} as const;
+
+export const tokenPairResponse = {
+  type: 'object',
+  required: ['accessToken', 'refreshToken', 'tokenType', 'expiresIn'],
+  properties: {
+    accessToken: { type: 'string' },
+    refreshToken: { type: 'string' },
+    tokenType: { type: 'string' },
+    expiresIn: { type: 'integer' },
+  },
+} as const;
+
+export const meResponse = {
+  type: 'object',
+  required: ['id', 'email', 'createdAt'],
+  properties: {
+    id: { type: 'string' },
+    email: { type: 'string' },
+    createdAt: { type: 'string', format: 'date-time' },
+  },
+} as const;

@@ -1,0 +1,130 @@
+import assert from 'node:assert/strict';
+import { Writable } from 'node:stream';
+import { after, before, describe, it } from 'node:test';
+import { loadConfig } from '@pdpl/config';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.ts';
+import { TokenService } from '../../src/auth/tokens.ts';
+import { ERROR_CATALOGUE } from '../../src/http/errors.ts';
+
+// The API with nothing behind it: PostgreSQL and Redis point at a closed port. Everything here must be answered
+// by validation and the error handler alone, or fail cleanly.
+const settings = loadConfig({
+  env: { ENVIRONMENT: 'test', LOG_LEVEL: 'error', DATABASE_PORT: '1', REDIS_PORT: '1', JWT_SECRET: 'x'.repeat(40) },
+});
+const logLines: string[] = [];
+const logStream = new Writable({
+  write(chunk, _encoding, done) {
+    logLines.push(String(chunk));
+    done();
+  },
+});
+let app: FastifyInstance;
+
+before(async () => {
+  app = await buildApp(settings, { logStream });
+});
+after(() => app.close());
+
+const login = (payload: unknown, contentType = 'application/json') =>
+  app.inject({
+    method: 'POST',
+    url: '/v1/auth/login',
+    payload: payload as string,
+    headers: { 'content-type': contentType },
+  });
+
+describe('API errors', () => {
+  it('should name the missing field in a malformed login body', async () => {
+    const response = await login({ email: 'ops@example.com' });
+
+    assert.equal(response.statusCode, 400);
+    assert.equal(response.json().error.code, 'VALIDATION_FAILED');
+    assert.deepEqual(response.json().error.details, [{ field: 'body.password', problem: 'is required' }]);
+  });
+
+  it('should name a malformed email', async () => {
+    const response = await login({ email: 'not-an-email', password: 'x' });
+
+    assert.equal(response.statusCode, 400);
+    assert.equal(response.json().error.details[0].field, 'body.email');
+  });
+
+  it('should reject unknown fields instead of dropping them', async () => {
+    const response = await login({ email: 'ops@example.com', password: 'x', admin: true });
+
+    assert.equal(response.statusCode, 400);
+    assert.deepEqual(response.json().error.details, [{ field: 'body.admin', problem: 'is not allowed' }]);
+  });
+
+  it('should answer invalid JSON with 400', async () => {
+    const response = await login('{"email": ');
+
+    assert.equal(response.statusCode, 400);
+    assert.equal(response.json().error.code, 'VALIDATION_FAILED');
+  });
+
+  it('should answer a body that is not JSON with 415', async () => {
+    const response = await login('email=a', 'application/x-www-form-urlencoded');
+
+    assert.equal(response.statusCode, 415);
+    assert.equal(response.json().error.code, 'UNSUPPORTED_MEDIA_TYPE');
+  });
+
+  it('should answer an oversized body with 413', async () => {
+    const response = await login({ email: 'ops@example.com', password: 'x'.repeat(100_000) });
+
+    assert.equal(response.statusCode, 413);
+    assert.equal(response.json().error.code, 'PAYLOAD_TOO_LARGE');
+  });
+
+  it('should ask for a token on /v1/me', async () => {
+    const response = await app.inject({ method: 'GET', url: '/v1/me' });
+
+    assert.equal(response.statusCode, 401);
+    assert.equal(response.json().error.code, 'AUTH_REQUIRED');
+  });
+
+  it('should answer an unknown route with the catalogue 404 and the request id', async () => {
+    const response = await app.inject({ method: 'GET', url: '/nope', headers: { 'x-request-id': 'req-12345678' } });
+
+    assert.equal(response.statusCode, 404);
+    assert.equal(response.headers['x-request-id'], 'req-12345678');
+    assert.equal(response.json().error.requestId, 'req-12345678');
+  });
+
+  it('should fail closed with 503 when the revocation list cannot be read', async () => {
+    const token = new TokenService(settings).issuePair('user-1').accessToken;
+
+    const response = await app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${token}` } });
+
+    assert.equal(response.statusCode, 503);
+    assert.equal(response.json().error.code, 'SERVICE_UNAVAILABLE');
+  });
+
+  it('should answer a database failure with a bare 500: no stack, no driver message', async () => {
+    const response = await login({ email: 'ops@example.com', password: 'correct horse battery' });
+
+    assert.equal(response.statusCode, 500);
+    assert.deepEqual(Object.keys(response.json().error).sort(), ['code', 'message', 'requestId']);
+    assert.equal(response.json().error.message, ERROR_CATALOGUE.INTERNAL_ERROR.message);
+    assert.doesNotMatch(response.body, /ECONNREFUSED|at \w+ \(|\.ts:\d+/);
+    assert.ok(
+      logLines.some((line) => line.includes('ECONNREFUSED')),
+      'the cause goes to the log instead',
+    );
+  });
+
+  it('should report not ready while PostgreSQL and Redis are down', async () => {
+    const response = await app.inject({ method: 'GET', url: '/health/ready' });
+
+    assert.equal(response.statusCode, 503);
+    assert.deepEqual(response.json(), { status: 'unavailable', postgres: 'down', redis: 'down' });
+  });
+
+  it('should stay live while PostgreSQL and Redis are down', async () => {
+    const response = await app.inject({ method: 'GET', url: '/health/live' });
+
+    assert.equal(response.statusCode, 200);
+  });
+});
