@@ -31,6 +31,8 @@ function testFiles(dir) {
     .sort();
 }
 
+// A fresh clone has no dependencies yet: install exactly what the lockfile says, so `npm test` works on its own.
+if (!existsSync('node_modules/.package-lock.json')) run('npm', ['ci', '--no-audit', '--no-fund']);
 run('npx', ['tsc', '-b', 'services/api']);
 if (suites.some((suite) => suite !== 'unit')) run('bash', ['scripts/prepare.sh']);
 

@@ -2,6 +2,7 @@ import type { Settings } from '@pdpl/config';
 import pg from 'pg';
 import type { Logger } from 'pino';
 
+// Issue #5: TLS with verification against the platform's CA.
 /** Connection options with the password as its own field, so any character in it works (no URL escaping). */
 export function connectionOptions(settings: Settings): pg.ClientConfig {
   const { host, port, name, user, password } = settings.database;

@@ -1,0 +1,74 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { request } from 'node:https';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+
+// Drives the compose stack exactly as an operator does, through the npm scripts, in a project of its own
+// (own containers, volumes and ports) so it never touches a stack started with `npm run up`.
+
+const run = promisify(execFile);
+export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+
+export interface Stack {
+  readonly project: string;
+  readonly httpPort: number;
+  readonly httpsPort: number;
+  readonly env: NodeJS.ProcessEnv;
+}
+
+export function e2eStack(project: string, httpPort: number, httpsPort: number): Stack {
+  const env = {
+    ...process.env,
+    COMPOSE_PROJECT_NAME: project,
+    PDPL_HTTP_PORT: String(httpPort),
+    PDPL_HTTPS_PORT: String(httpsPort),
+  };
+  return { project, httpPort, httpsPort, env };
+}
+
+export async function npmScript(stack: Stack, script: string, args: string[] = [], input?: string): Promise<string> {
+  const child = run('npm', ['run', '--silent', script, '--', ...args], { cwd: REPO_ROOT, env: stack.env });
+  if (input !== undefined) {
+    child.child.stdin?.end(input);
+  }
+  const { stdout } = await child;
+  return stdout;
+}
+
+export async function compose(stack: Stack, ...args: string[]): Promise<string> {
+  const { stdout } = await run('docker', ['compose', ...args], { cwd: REPO_ROOT, env: stack.env });
+  return stdout;
+}
+
+export interface HttpsResponse {
+  readonly status: number;
+  readonly headers: Record<string, string | string[] | undefined>;
+  readonly body: string;
+}
+
+const secretsDir = process.env.PDPL_SECRETS_DIR ?? `${REPO_ROOT}.secrets`;
+
+/** An HTTPS request that verifies the server against the platform's local CA, as a client on the host would. */
+export function https(stack: Stack, method: string, path: string, options: { token?: string; body?: unknown } = {}) {
+  const ca = readFileSync(`${secretsDir}/tls/ca.crt`);
+  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
+  const headers: Record<string, string> = {};
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (payload) headers['content-type'] = 'application/json';
+  return new Promise<HttpsResponse>((resolve, reject) => {
+    const req = request(
+      { host: 'localhost', port: stack.httpsPort, method, path, ca, headers, servername: 'localhost' },
+      (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+      },
+    );
+    req.on('error', reject);
+    req.end(payload);
+  });
+}

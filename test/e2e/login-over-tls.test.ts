@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { after, before, describe, it } from 'node:test';
+import { compose, e2eStack, https, npmScript } from './compose-stack.ts';
+
+const stack = e2eStack('pdpl-e2e', 18080, 18443);
+const EMAIL = 'e2e-operator@example.com';
+const PASSWORD = 'a long password, typed once';
+
+const login = () => https(stack, 'POST', '/v1/auth/login', { body: { email: EMAIL, password: PASSWORD } });
+
+before(async () => {
+  await compose(stack, 'down', '--volumes', '--remove-orphans');
+  await npmScript(stack, 'up');
+  await npmScript(stack, 'user:create', ['--email', EMAIL], `${PASSWORD}\n`);
+});
+
+after(async () => {
+  await compose(stack, 'down', '--volumes', '--remove-orphans');
+});
+
+describe('the compose stack, through nginx over TLS', () => {
+  it('should redirect plain HTTP to HTTPS', async () => {
+    const response = await fetch(`http://127.0.0.1:${stack.httpPort}/v1/me?x=1`, { redirect: 'manual' });
+
+    assert.equal(response.status, 301);
+    assert.match(response.headers.get('location') ?? '', /^https:\/\/127\.0\.0\.1(:\d+)?\/v1\/me\?x=1$/);
+  });
+
+  it('should log in, read /v1/me, log out, and then refuse the same token', async () => {
+    const loggedIn = await login();
+    const { accessToken } = JSON.parse(loggedIn.body);
+
+    const me = await https(stack, 'GET', '/v1/me', { token: accessToken });
+    const logout = await https(stack, 'POST', '/v1/auth/logout', { token: accessToken });
+    const after = await https(stack, 'GET', '/v1/me', { token: accessToken });
+
+    assert.equal(loggedIn.status, 200);
+    assert.match(String(loggedIn.headers['strict-transport-security']), /max-age=\d+/);
+    assert.equal(me.status, 200);
+    assert.equal(JSON.parse(me.body).email, EMAIL);
+    assert.equal(logout.status, 204);
+    assert.equal(after.status, 401);
+    assert.equal(JSON.parse(after.body).error.code, 'AUTH_TOKEN_REVOKED');
+  });
+
+  it('should refuse a wrong password with 401 and no hint about the email', async () => {
+    const response = await https(stack, 'POST', '/v1/auth/login', { body: { email: EMAIL, password: 'wrong!' } });
+
+    assert.equal(response.status, 401);
+    assert.equal(JSON.parse(response.body).error.code, 'AUTH_INVALID_CREDENTIALS');
+  });
+
+  it('should refuse to create a user that exists, with a usage exit code', async () => {
+    await assert.rejects(npmScript(stack, 'user:create', ['--email', EMAIL], `${PASSWORD}\n`), (error: Error) => {
+      assert.equal((error as { code?: number }).code, 64);
+      assert.match(String((error as { stderr?: string }).stderr), /already exists/);
+      return true;
+    });
+  });
+
+  it('should keep users across npm run down and npm run up', async () => {
+    await npmScript(stack, 'down');
+    await npmScript(stack, 'up');
+
+    const response = await login();
+
+    assert.equal(response.status, 200);
+  });
+});
