@@ -97,13 +97,16 @@ export function loadConfig(options: LoadOptions = {}): Settings {
   for (const [setting, source] of resolved) if (source && 'value' in source) values[setting.env] = source.value;
 
   const config = convict(schema, { env: values, args: [] });
+  let wellFormed = true;
   try {
     config.validate({ allowed: 'strict' });
   } catch (error) {
+    wellFormed = false;
     problems.push(...convictProblems(error as Error));
   }
   const settings = config.getProperties() as Settings;
-  if (problems.length === 0 && settings.environment === 'production') problems.push(...checkProductionRules(settings));
+  // The production rules read typed values, so they run once every value has its type.
+  if (wellFormed && settings.environment === 'production') problems.push(...checkProductionRules(settings));
   if (problems.length > 0) throw new ConfigError(problems);
 
   return deepFreeze(settings);
