@@ -35,9 +35,13 @@ install_compose_plugin() {
   # Bookworm's docker-compose is v1 (Python); trixie's is the static Go v2 binary, which runs on bookworm.
   # A private apt state keeps the host's sources untouched.
   mkdir -p "$work/lists/partial" "$work/cache/archives/partial"
-  echo "deb [trusted=yes] ${mirror%/} trixie main" >"$work/sources.list"
+  # Signed by Debian's archive key, which bookworm's debian-archive-keyring already carries for trixie.
+  local keyring=/usr/share/keyrings/debian-archive-keyring.gpg
+  [[ -r $keyring ]] || fail "$keyring is missing; install debian-archive-keyring"
+  echo "deb [signed-by=$keyring] ${mirror%/} trixie main" >"$work/sources.list"
   local opts=(-o "Dir::Etc::sourcelist=$work/sources.list" -o "Dir::Etc::sourceparts=-"
-    -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o "APT::Get::List-Cleanup=0")
+    -o "Dir::State::Lists=$work/lists" -o "Dir::Cache=$work/cache" -o "APT::Get::List-Cleanup=0"
+    -o "APT::Sandbox::User=root")
   log "fetching docker-compose v2 from Debian trixie ($mirror)"
   apt-get "${opts[@]}" update -qq
   (cd "$work" && apt-get "${opts[@]}" download docker-compose >/dev/null)
@@ -64,4 +68,4 @@ start_engine() {
 install_packages
 start_engine
 install_compose_plugin
-log "ready: $(docker version --format 'engine {{.Server.Version}}'), $(docker compose version --short | sed 's/^/compose /')"
+log "ready: engine $(docker version --format '{{.Server.Version}}'), compose $(docker compose version --short)"

@@ -3,7 +3,8 @@
 # Idempotent: an existing file is never overwritten, except a server pair that its CA no longer signs.
 # Prints the names of the files it creates, never their contents.
 # Env: PDPL_SECRETS_DIR (default <repo>/.secrets), PDPL_PUBLIC_HOST (extra DNS name in the server certificate),
-#      PDPL_SECRETS_GID (default 10001: the group that the platform's containers join to read their secrets).
+#      PDPL_SECRETS_GID (the group the platform's containers join to read their secrets: 10001 for root,
+#      otherwise the caller's own group; scripts/lib.sh exports the same value for compose).
 # Issue #3 replaces this script by `npm run secrets:generate` with schema-driven strength rules.
 set -euo pipefail
 
@@ -14,7 +15,10 @@ repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 secrets_dir=${PDPL_SECRETS_DIR:-$repo_root/.secrets}
 tls_dir=$secrets_dir/tls
 public_host=${PDPL_PUBLIC_HOST:-}
-secrets_gid=${PDPL_SECRETS_GID:-10001}
+default_gid=10001
+[[ $(id -u) -eq 0 ]] || default_gid=$(id -g) # without root, only one's own groups can be given
+secrets_gid=${PDPL_SECRETS_GID:-$default_gid}
+renew_before_s=$((30 * 24 * 3600))
 work=""
 trap '[[ -z $work ]] || rm -rf "$work"' EXIT
 
@@ -105,6 +109,10 @@ server_pair_is_valid() {
     log "tls/server.crt is not signed by tls/ca.crt; replacing the server pair"
     return 1
   fi
+  if ! openssl x509 -in "$crt" -noout -checkend "$renew_before_s" >/dev/null; then
+    log "tls/server.crt expires within 30 days (or has expired); replacing the server pair"
+    return 1
+  fi
   if [[ $(openssl pkey -in "$key" -pubout) != "$(openssl x509 -in "$crt" -noout -pubkey)" ]]; then
     log "tls/server.key does not match tls/server.crt; replacing the server pair"
     return 1
@@ -120,6 +128,9 @@ server_pair_is_valid() {
 }
 
 make_server_pair() {
+  # A new CA means every client must be given it again, so that stays the operator's decision.
+  openssl x509 -in "$tls_dir/ca.crt" -noout -checkend "$renew_before_s" >/dev/null ||
+    fail "tls/ca.crt expires within 30 days; remove tls/ca.crt and tls/ca.key to create a new CA, then redistribute it"
   server_pair_is_valid && return 0
   [[ -e $tls_dir/ca.key ]] || fail "tls/ca.key is missing, so no server certificate can be signed"
 

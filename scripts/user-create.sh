@@ -5,7 +5,10 @@
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
-usage() { printf 'usage: npm run user:create -- --email ADDRESS   (password from the prompt or standard input)\n' >&2; exit 64; }
+usage() {
+  printf 'usage: npm run user:create -- --email ADDRESS   (password from the prompt or standard input)\n' >&2
+  exit 64
+}
 
 email=
 while (($#)); do

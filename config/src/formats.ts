@@ -16,6 +16,18 @@ export function registerFormats(): void {
     'non-empty-string': {
       validate(value: unknown) {
         if (typeof value !== 'string' || value.trim() === '') throw new Error('must be a non-empty string');
+        if (value.trim() !== value) throw new Error('must not start or end with white space');
+      },
+    },
+    hostname: {
+      validate(value: unknown) {
+        // A DNS name, an IPv4 address, or an IPv6 address (bare or in brackets); nothing else reaches a resolver.
+        if (
+          typeof value !== 'string' ||
+          !/^(\[[0-9a-fA-F:.]+\]|[0-9a-fA-F:]*:[0-9a-fA-F:.]*|[A-Za-z0-9.-]+)$/.test(value)
+        ) {
+          throw new Error('must be a host name or an IP address, without spaces or a port');
+        }
       },
     },
     'positive-int': {

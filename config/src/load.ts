@@ -3,7 +3,7 @@ import convict from 'convict';
 import type { Problem } from './config-error.js';
 import { ConfigError } from './config-error.js';
 import { registerFormats } from './formats.js';
-import { checkProductionRules } from './production-rules.js';
+import { checkRules } from './rules.js';
 import { schema } from './schema.js';
 import type { SettingInfo, Settings } from './settings.js';
 import { SETTINGS, settingByKey } from './settings.js';
@@ -45,6 +45,10 @@ function readSecretFile(setting: SettingInfo, path: string): Source {
 function resolveSource(setting: SettingInfo, env: LoadOptions['env'] & object): Source {
   const raw = env[setting.env];
   const file = env[`${setting.env}_FILE`];
+  if (file !== undefined && !setting.sensitive) {
+    const fix = `set ${setting.env} itself; only secrets are read from files`;
+    return { problem: problemFor(setting, `is not a secret, but ${setting.env}_FILE is set`, fix) };
+  }
   if (raw !== undefined && file !== undefined) {
     const fix = `keep one of ${setting.env} and ${setting.env}_FILE`;
     return { problem: problemFor(setting, 'is set twice, directly and through a file', fix) };
@@ -69,8 +73,11 @@ function convictProblems(error: Error): Problem[] {
   });
 }
 
-function sourceProblems(env: Record<string, string | undefined>, resolved: Map<SettingInfo, Source>): Problem[] {
-  const production = (env.ENVIRONMENT ?? '').trim() === 'production';
+function sourceProblems(
+  env: Readonly<Record<string, string | undefined>>,
+  resolved: Map<SettingInfo, Source>,
+  production: boolean,
+): Problem[] {
   const problems: Problem[] = [];
   for (const [setting, source] of resolved) {
     if (source && 'problem' in source) problems.push(source.problem);
@@ -91,10 +98,9 @@ function sourceProblems(env: Record<string, string | undefined>, resolved: Map<S
 export function loadConfig(options: LoadOptions = {}): Settings {
   const env = options.env ?? process.env;
   const resolved = new Map(SETTINGS.map((setting) => [setting, resolveSource(setting, env)] as const));
-  const problems = sourceProblems(env, resolved);
-
   const values: Record<string, string> = {};
   for (const [setting, source] of resolved) if (source && 'value' in source) values[setting.env] = source.value;
+  const problems = sourceProblems(env, resolved, values.ENVIRONMENT === 'production');
 
   const config = convict(schema, { env: values, args: [] });
   let wellFormed = true;
@@ -105,8 +111,12 @@ export function loadConfig(options: LoadOptions = {}): Settings {
     problems.push(...convictProblems(error as Error));
   }
   const settings = config.getProperties() as Settings;
-  // The production rules read typed values, so they run once every value has its type.
-  if (wellFormed && settings.environment === 'production') problems.push(...checkProductionRules(settings));
+  // The rules read typed values, so they run once every value has its type; a setting already reported is not
+  // judged again on the default that stood in for it.
+  if (wellFormed) {
+    const reported = new Set(problems.map((problem) => problem.key));
+    problems.push(...checkRules(settings).filter((problem) => !reported.has(problem.key)));
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   return deepFreeze(settings);

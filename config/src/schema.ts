@@ -18,7 +18,7 @@ export const schema = {
   server: {
     host: {
       doc: 'Address the API listens on inside its container.',
-      format: 'non-empty-string',
+      format: 'hostname',
       default: '0.0.0.0',
       env: 'HOST',
     },
@@ -46,7 +46,7 @@ export const schema = {
   database: {
     host: {
       doc: 'PostgreSQL host. Credentials are separate settings, not a URL, so any character works in a password.',
-      format: 'non-empty-string',
+      format: 'hostname',
       default: 'localhost',
       env: 'DATABASE_HOST',
     },
@@ -68,7 +68,7 @@ export const schema = {
     },
   },
   redis: {
-    host: { doc: 'Redis host.', format: 'non-empty-string', default: 'localhost', env: 'REDIS_HOST' },
+    host: { doc: 'Redis host.', format: 'hostname', default: 'localhost', env: 'REDIS_HOST' },
     port: { doc: 'Redis port.', format: 'port', default: 6379, env: 'REDIS_PORT' },
     username: {
       doc: 'Redis ACL user.',

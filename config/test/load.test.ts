@@ -97,6 +97,36 @@ describe('loadConfig', () => {
     ]);
   });
 
+  it('should read only secrets from files', () => {
+    const path = secretFile('environment', 'production');
+
+    assert.deepEqual(problemsOf({ ENVIRONMENT_FILE: path }), [
+      'ENVIRONMENT: is not a secret, but ENVIRONMENT_FILE is set',
+    ]);
+  });
+
+  it('should refuse a host with white space or a port in it', () => {
+    assert.match(problemsOf({ REDIS_HOST: ' redis' })[0] ?? '', /^REDIS_HOST: must be a host name or an IP address/);
+    assert.match(problemsOf({ DATABASE_HOST: 'postgres:5432' })[0] ?? '', /^DATABASE_HOST: must be a host name/);
+  });
+
+  it('should refuse a name with surrounding white space', () => {
+    assert.match(
+      problemsOf({ DATABASE_NAME: 'pdpl ' })[0] ?? '',
+      /^DATABASE_NAME: must not start or end with white space/,
+    );
+  });
+
+  it('should refuse token lifetimes that make refresh pointless or a stolen token last too long', () => {
+    assert.deepEqual(problemsOf({ JWT_ACCESS_TTL_SECONDS: '3600', JWT_REFRESH_TTL_SECONDS: '3600' }), [
+      'JWT_ACCESS_TTL_SECONDS: (3600 s) is not shorter than the refresh token lifetime (3600 s)',
+    ]);
+    assert.deepEqual(problemsOf({ JWT_ACCESS_TTL_SECONDS: '999999999', JWT_REFRESH_TTL_SECONDS: '999999999' }), [
+      'JWT_ACCESS_TTL_SECONDS: is 999999999 s, over a day',
+      'JWT_REFRESH_TTL_SECONDS: is 999999999 s, over 90 days',
+    ]);
+  });
+
   it('should return frozen settings', () => {
     const settings = loadConfig({ env: {} });
 

@@ -86,6 +86,35 @@ describe('production rules', () => {
     assert.deepEqual(problems, ['jwt.secret: is a secret given as a plain environment variable']);
   });
 
+  it('should report source problems and rule problems together', () => {
+    const secret = 'e2Jx6mQd9vT1sYw4kP7nR0aL3cF8hB5uZ2oG6iE9';
+    const problems = productionProblems({
+      JWT_SECRET_FILE: undefined,
+      JWT_SECRET: secret,
+      LOG_LEVEL: 'debug',
+      RELOAD: '1',
+    });
+
+    assert.deepEqual(problems, [
+      'jwt.secret: is a secret given as a plain environment variable',
+      'log.level: is "debug", which logs too much for production',
+      'server.reload: is on',
+    ]);
+  });
+
+  it('should not judge a secret whose file is missing by the default that stood in for it', () => {
+    const problems = productionProblems({ JWT_SECRET_FILE: join(dir, 'missing') });
+
+    assert.equal(problems.length, 1);
+    assert.match(problems[0] ?? '', /^jwt\.secret: JWT_SECRET_FILE names .*missing, which does not exist$/);
+  });
+
+  it('should not be fooled into accepting a plain secret by ENVIRONMENT coming from a file', () => {
+    const problems = productionProblems({ ENVIRONMENT: undefined, ENVIRONMENT_FILE: file('env', 'production') });
+
+    assert.deepEqual(problems, ['environment: is not a secret, but ENVIRONMENT_FILE is set']);
+  });
+
   it('should never put a secret value in the error', () => {
     const secret = 'a-secret-that-must-stay-hidden-0123456789';
     try {

@@ -19,11 +19,25 @@ after(async () => {
 });
 
 describe('the compose stack, through nginx over TLS', () => {
-  it('should redirect plain HTTP to HTTPS', async () => {
-    const response = await fetch(`http://127.0.0.1:${stack.httpPort}/v1/me?x=1`, { redirect: 'manual' });
+  it('should redirect plain HTTP to the configured HTTPS origin, whatever Host the client sends', async () => {
+    const url = `http://127.0.0.1:${stack.httpPort}/v1/me?x=1`;
 
-    assert.equal(response.status, 301);
-    assert.match(response.headers.get('location') ?? '', /^https:\/\/127\.0\.0\.1(:\d+)?\/v1\/me\?x=1$/);
+    const plain = await fetch(url, { redirect: 'manual' });
+    const forged = await fetch(url, { redirect: 'manual', headers: { host: 'evil.example' } });
+
+    assert.equal(plain.status, 301);
+    assert.equal(plain.headers.get('location'), `https://localhost:${stack.httpsPort}/v1/me?x=1`);
+    assert.equal(forged.headers.get('location'), `https://localhost:${stack.httpsPort}/v1/me?x=1`);
+  });
+
+  it('should answer an oversized body at the edge with the catalogue JSON, not an HTML page', async () => {
+    const body = { email: EMAIL, password: 'x'.repeat(70_000) };
+
+    const response = await https(stack, 'POST', '/v1/auth/login', { body });
+
+    assert.equal(response.status, 413);
+    assert.equal(JSON.parse(response.body).error.code, 'PAYLOAD_TOO_LARGE');
+    assert.equal(JSON.parse(response.body).error.requestId, response.headers['x-request-id']);
   });
 
   it('should log in, read /v1/me, log out, and then refuse the same token', async () => {

@@ -1,14 +1,16 @@
 import { randomUUID } from 'node:crypto';
 import type { Settings } from '@pdpl/config';
-import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify';
 import Fastify from 'fastify';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
+import { prepareDecoyHash } from './auth/passwords.js';
 import { RevocationList } from './auth/revocations.js';
 import { TokenService } from './auth/tokens.js';
 import { createPool } from './db/pool.js';
 import { UserStore } from './db/users.js';
 import { registerErrorHandlers } from './http/error-handler.js';
+import { ApiError, errorBody } from './http/errors.js';
 import { loggerOptions } from './http/logger.js';
 import { createRedis } from './redis-client.js';
 import { authRoutes } from './routes/auth.js';
@@ -39,8 +41,19 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
       return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
     },
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, allErrors: true } },
+    // Errors raised before routing (a malformed URL, say) get the catalogue answer too, not Fastify's own.
+    frameworkErrors: (error, request, reply) => {
+      const detail = { field: 'url', problem: 'is not a valid URL' };
+      request.log.info({ code: error.code }, 'request refused before routing');
+      // The option's reply type is generic over every route's schema; this answer belongs to no route.
+      const untyped = reply as unknown as FastifyReply;
+      untyped.header('x-request-id', request.id);
+      untyped.status(400).send(errorBody(new ApiError('VALIDATION_FAILED', [detail]), request.id));
+    },
   });
 
+  // Fastify parses text/plain by default; the API speaks JSON only, so anything else is a 415.
+  app.removeContentTypeParser('text/plain');
   app.addHook('onRequest', async (request, reply) => {
     reply.header('x-request-id', request.id);
   });
@@ -58,6 +71,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   await app.register(authRoutes, { users, tokens, revocations });
   await app.register(meRoutes, { users, tokens, revocations });
 
+  await prepareDecoyHash();
   await redis.connect().catch((error: Error) => {
     log.warn({ err: { message: error.message } }, 'redis not reachable at start; retrying in the background');
   });

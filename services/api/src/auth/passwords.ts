@@ -15,14 +15,20 @@ export function hashPassword(password: string): Promise<string> {
 
 let decoyHash: Promise<string> | undefined;
 
+/** Makes the decoy hash ahead of the first login, so that login is not slower for an unknown email. */
+export async function prepareDecoyHash(): Promise<void> {
+  decoyHash ??= hashPassword(randomBytes(32).toString('base64url'));
+  await decoyHash;
+}
+
 /**
  * Checks a password against a stored hash. With no hash (the email is unknown) it still runs one full argon2
  * verification against a decoy, so the answer takes as long as for a wrong password and reveals nothing.
  */
 export async function verifyPassword(storedHash: string | undefined, password: string): Promise<boolean> {
   if (storedHash === undefined) {
-    decoyHash ??= hashPassword(randomBytes(32).toString('base64url'));
-    await verify(await decoyHash, password);
+    await prepareDecoyHash();
+    await verify(await (decoyHash as Promise<string>), password);
     return false;
   }
   return verify(storedHash, password);

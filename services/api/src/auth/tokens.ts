@@ -57,6 +57,15 @@ export class TokenService {
     };
   }
 
+  /** The token's claims when it is valid; undefined otherwise. */
+  tryVerify(token: string, kind: TokenKind): TokenClaims | undefined {
+    try {
+      return this.verify(token, kind);
+    } catch {
+      return undefined;
+    }
+  }
+
   /** The token's claims when it is authentic, unexpired and of the expected kind; otherwise InvalidTokenError. */
   verify(token: string, kind: TokenKind): TokenClaims {
     let claims: TokenClaims;

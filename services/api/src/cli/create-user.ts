@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util';
 import pg from 'pg';
+import { isEmail } from '../auth/email.js';
 import { hashPassword, MIN_PASSWORD_LENGTH } from '../auth/passwords.js';
 import { connectionOptions } from '../db/pool.js';
 import { UserExistsError, UserStore } from '../db/users.js';
@@ -7,7 +8,6 @@ import { readSecretLine } from './read-secret.js';
 import { runCli, UsageError } from './run-cli.js';
 
 const USAGE = 'usage: create-user --email <address>   (the password is read from standard input)';
-const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 function parseEmail(): string {
   let values: { email?: string | undefined };
@@ -17,7 +17,9 @@ function parseEmail(): string {
     throw new UsageError(`${(error as Error).message}\n${USAGE}`);
   }
   if (!values.email) throw new UsageError(`--email is required\n${USAGE}`);
-  if (!EMAIL.test(values.email.trim())) throw new UsageError(`--email "${values.email}" is not an email address`);
+  if (!isEmail(values.email)) {
+    throw new UsageError(`--email "${values.email}" is not an email address login accepts (ASCII; punycode domains)`);
+  }
   return values.email;
 }
 

@@ -26,7 +26,11 @@ export async function authRoutes(app: FastifyInstance, { users, tokens, revocati
       const user = await users.findByEmail(request.body.email);
       // Same work and same answer whether the email is unknown or the password is wrong.
       const valid = await verifyPassword(user?.passwordHash, request.body.password);
-      if (!user || !valid) throw new ApiError('AUTH_INVALID_CREDENTIALS');
+      if (!user || !valid) {
+        // A security event worth keeping at production's log level; the email is personal data and stays out.
+        request.log.warn({ event: 'login_failed' }, 'login failed');
+        throw new ApiError('AUTH_INVALID_CREDENTIALS');
+      }
       return tokens.issuePair(user.id);
     },
   );
@@ -38,6 +42,8 @@ export async function authRoutes(app: FastifyInstance, { users, tokens, revocati
       const claims = await checkToken(tokens, revocations, request.body.refreshToken, 'refresh');
       // Refresh tokens are single-use: revoking atomically means two racing requests cannot both succeed.
       if (!(await revocations.revoke(claims))) throw new ApiError('AUTH_TOKEN_REVOKED');
+      // A deleted account gets no new tokens, whatever it still holds.
+      if (!(await users.findById(claims.sub))) throw new ApiError('AUTH_TOKEN_INVALID');
       return tokens.issuePair(claims.sub);
     },
   );
@@ -47,13 +53,11 @@ export async function authRoutes(app: FastifyInstance, { users, tokens, revocati
     { schema: { body: logoutBody } },
     async (request, reply) => {
       const access = await checkToken(tokens, revocations, bearerToken(request), 'access');
-      const refreshToken = request.body?.refreshToken;
-      if (refreshToken !== undefined) {
-        const refresh = await checkToken(tokens, revocations, refreshToken, 'refresh');
-        if (refresh.sub !== access.sub) throw new ApiError('AUTH_TOKEN_INVALID');
-        await revocations.revoke(refresh);
-      }
+      // The access token goes first: whatever is wrong with the refresh token, logout must end this session.
       await revocations.revoke(access);
+      const refresh = request.body?.refreshToken && tokens.tryVerify(request.body.refreshToken, 'refresh');
+      // Only a valid refresh token of the same user is revoked; anything else is already useless or not ours.
+      if (refresh && refresh.sub === access.sub) await revocations.revoke(refresh);
       return reply.status(204).send();
     },
   );

@@ -1,3 +1,5 @@
+import { EMAIL_MAX_LENGTH, EMAIL_PATTERN } from '../auth/email.js';
+
 // JSON schemas shared by the routes. Every object is closed (additionalProperties: false): unknown fields are
 // rejected, not silently dropped.
 
@@ -6,7 +8,7 @@ export const credentialsBody = {
   additionalProperties: false,
   required: ['email', 'password'],
   properties: {
-    email: { type: 'string', format: 'email', maxLength: 254 },
+    email: { type: 'string', pattern: EMAIL_PATTERN, maxLength: EMAIL_MAX_LENGTH },
     password: { type: 'string', minLength: 1, maxLength: 1024 },
   },
 } as const;

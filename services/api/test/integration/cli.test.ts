@@ -39,7 +39,9 @@ function cli(script: string, args: string[], options: { input?: string; env?: No
       process.execPath,
       ['--import', 'tsx', `${SRC}${script}`, ...args],
       { env: options.env ?? env },
-      (error, stdout, stderr) => resolve({ code: error ? Number(error.code) : 0, stdout, stderr }),
+      // A process killed by a signal has no exit code: -1 keeps it from passing for a success.
+      (error, stdout, stderr) =>
+        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr }),
     );
     child.stdin?.end(options.input ?? '');
   });

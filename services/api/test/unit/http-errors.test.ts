@@ -64,11 +64,23 @@ describe('API errors', () => {
     assert.equal(response.json().error.code, 'VALIDATION_FAILED');
   });
 
-  it('should answer a body that is not JSON with 415', async () => {
-    const response = await login('email=a', 'application/x-www-form-urlencoded');
+  for (const contentType of ['application/x-www-form-urlencoded', 'text/plain']) {
+    it(`should answer a ${contentType} body with 415`, async () => {
+      const response = await login('email=a', contentType);
 
-    assert.equal(response.statusCode, 415);
-    assert.equal(response.json().error.code, 'UNSUPPORTED_MEDIA_TYPE');
+      assert.equal(response.statusCode, 415);
+      assert.equal(response.json().error.code, 'UNSUPPORTED_MEDIA_TYPE');
+    });
+  }
+
+  it('should answer a malformed URL with the catalogue 400, not the framework text', async () => {
+    const response = await app.inject({ method: 'GET', url: '/v1/%ff' });
+
+    assert.equal(response.statusCode, 400);
+    assert.equal(response.json().error.code, 'VALIDATION_FAILED');
+    assert.deepEqual(response.json().error.details, [{ field: 'url', problem: 'is not a valid URL' }]);
+    assert.equal(response.headers['x-request-id'], response.json().error.requestId);
+    assert.doesNotMatch(response.body, /FST_ERR|%ff/);
   });
 
   it('should answer an oversized body with 413', async () => {
@@ -91,6 +103,19 @@ describe('API errors', () => {
     assert.equal(response.statusCode, 404);
     assert.equal(response.headers['x-request-id'], 'req-12345678');
     assert.equal(response.json().error.requestId, 'req-12345678');
+  });
+
+  it('should fail closed with 503 when logout cannot write the revocation', async () => {
+    const token = new TokenService(settings).issuePair('user-1').accessToken;
+
+    const response = await app.inject({
+      method: 'POST',
+      url: '/v1/auth/logout',
+      headers: { authorization: `Bearer ${token}` },
+    });
+
+    assert.equal(response.statusCode, 503);
+    assert.equal(response.json().error.code, 'SERVICE_UNAVAILABLE');
   });
 
   it('should fail closed with 503 when the revocation list cannot be read', async () => {

@@ -48,6 +48,12 @@ describe('TokenService', () => {
     assert.throws(() => tokens.verify(tampered, 'access'), InvalidTokenError);
   });
 
+  it('should refuse a token signed with another HMAC algorithm, even with the right key', () => {
+    const hs512 = createSigner({ key: secret, algorithm: 'HS512' })(claims());
+
+    assert.throws(() => tokens.verify(hs512, 'access'), InvalidTokenError);
+  });
+
   it('should refuse a token signed with another key', () => {
     const forged = createSigner({ key: 'another-key-0123456789-abcdefghijklmnopq' })(claims());
 
