@@ -7,6 +7,24 @@ import convict from 'convict';
 const TRUE_WORDS = new Set(['true', '1', 'yes', 'on']);
 const FALSE_WORDS = new Set(['false', '0', 'no', 'off']);
 
+function toList(raw: string): string[] {
+  return raw
+    .split(',')
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+/** "*", or an origin exactly as browsers send it: scheme, host and optional port, no path or trailing slash. */
+function isOrigin(value: string): boolean {
+  if (value === '*') return true;
+  try {
+    const url = new URL(value);
+    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+  } catch {
+    return false;
+  }
+}
+
 function toInteger(raw: string): number | string {
   return /^\d+$/.test(raw.trim()) ? Number(raw.trim()) : raw;
 }
@@ -42,6 +60,37 @@ export function registerFormats(): void {
         if (!Number.isInteger(value) || (value as number) < 1 || (value as number) > 65_535) {
           throw new Error('must be a whole number from 1 to 65535');
         }
+      },
+    },
+    'string-list': {
+      coerce: toList,
+      validate(value: unknown) {
+        if (!Array.isArray(value) || value.some((item) => typeof item !== 'string' || item === '')) {
+          throw new Error('must be a comma-separated list');
+        }
+      },
+    },
+    'origin-list': {
+      coerce: toList,
+      validate(value: unknown) {
+        const bad = Array.isArray(value)
+          ? value.filter((item) => typeof item !== 'string' || !isOrigin(item))
+          : [value];
+        if (bad.length) {
+          throw new Error(
+            `must list origins like https://app.example.vn (no path, no trailing slash); not: ${bad.join(', ')}`,
+          );
+        }
+      },
+    },
+    'url-or-empty': {
+      validate(value: unknown) {
+        if (value === '') return;
+        let url: URL | undefined;
+        try {
+          url = new URL(String(value));
+        } catch {}
+        if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:')) throw new Error('must be an http(s) URL');
       },
     },
     'strict-boolean': {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import convict from 'convict';
 import type { Problem } from './config-error.js';
 import { ConfigError } from './config-error.js';
@@ -7,110 +7,158 @@ import { checkRules } from './rules.js';
 import { schema } from './schema.js';
 import type { SettingInfo, Settings } from './settings.js';
 import { SETTINGS, settingByKey } from './settings.js';
+import { keysIn, readConfigFile } from './sources/config-file.js';
+import { readDotenv } from './sources/dotenv.js';
+import { readSecretFile } from './sources/secret-file.js';
 
 registerFormats();
+
+// Sources, each overriding the ones before it:
+//   1. the schema's defaults
+//   2. the JSON file named by CONFIG_FILE, if any
+//   3. environment variables (in development also a `.env` file, which the real environment overrides)
+//   4. `<NAME>_FILE`: a file holding the value, as Docker secrets are mounted (secrets only)
+//   5. the secret manager (Infisical), when SECRETS_PROVIDER=infisical (load-with-secret-manager.ts)
+// In production a secret may come only from 4 or 5: a plain variable leaks into `docker inspect`, /proc and crash
+// reports, and a config file gets copied around.
+
+export type Origin = 'config-file' | 'environment' | 'dotenv' | 'secret-file' | 'secret-manager';
 
 export interface LoadOptions {
   /** The environment to read; the process's own when left out. Tests pass their own. */
   readonly env?: Readonly<Record<string, string | undefined>>;
+  /** The `.env` file read in development; `.env` in the working directory when left out. */
+  readonly dotenvPath?: string;
+  /** Values from the secret manager, by environment variable name; they win over every other source. */
+  readonly secretManagerValues?: ReadonlyMap<string, string>;
 }
 
-type Source = { value: string } | { problem: Problem } | undefined;
+interface Gathered {
+  readonly values: Record<string, string>;
+  readonly origins: Map<SettingInfo, Origin>;
+  readonly fileValues: Record<string, unknown> | undefined;
+  readonly problems: Problem[];
+}
+
+const CONFIG_FILE_SETTING: SettingInfo = { key: '(config file)', env: 'CONFIG_FILE', sensitive: false, doc: '' };
 
 function problemFor(setting: SettingInfo, message: string, fix: string): Problem {
   return { key: setting.key, env: setting.env, message, fix };
 }
 
-function readSecretFile(setting: SettingInfo, path: string): Source {
-  const fileVar = `${setting.env}_FILE`;
-  let content: string;
-  try {
-    content = readFileSync(path, 'utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'cannot be read';
-    return { problem: problemFor(setting, `${fileVar} names ${path}, which ${reason}`, 'check the path and mode') };
+function gather(options: LoadOptions): Gathered {
+  const realEnv = options.env ?? process.env;
+  const problems: Problem[] = [];
+  const values: Record<string, string> = {};
+  const origins = new Map<SettingInfo, Origin>();
+
+  let fileValues: Record<string, unknown> | undefined;
+  if (realEnv.CONFIG_FILE !== undefined) {
+    const file = readConfigFile(realEnv.CONFIG_FILE);
+    if ('values' in file) fileValues = file.values;
+    else problems.push(problemFor(CONFIG_FILE_SETTING, file.message, file.fix));
   }
-  // Editors and `echo` add one newline; it is never part of the secret.
-  const value = content.endsWith('\r\n') ? content.slice(0, -2) : content.replace(/\n$/, '');
-  if (value === '') {
-    return { problem: problemFor(setting, `${fileVar} names ${path}, which is empty`, 'write the value into it') };
+  for (const key of fileValues ? keysIn(fileValues) : []) {
+    const setting = settingByKey(key);
+    if (setting) origins.set(setting, 'config-file');
   }
-  if (/\s$/.test(value) || /^\s/.test(value)) {
-    const fix = 'remove the blank lines or spaces around the value';
-    return { problem: problemFor(setting, `${fileVar} names ${path}, whose value has surrounding white space`, fix) };
+
+  const environment = realEnv.ENVIRONMENT ?? (fileValues?.environment as string | undefined) ?? 'development';
+  const dotenv = environment === 'development' ? readDotenv(options.dotenvPath ?? join(process.cwd(), '.env')) : {};
+  // The file is read because the environment is development: it cannot be allowed to say otherwise.
+  if (dotenv.ENVIRONMENT !== undefined) {
+    const setting = settingByKey('environment') as SettingInfo;
+    problems.push(problemFor(setting, 'is set in the .env file', 'set ENVIRONMENT in the real environment instead'));
+    delete dotenv.ENVIRONMENT;
   }
-  return { value };
+
+  for (const setting of SETTINGS) {
+    const fromDotenv = realEnv[setting.env] === undefined && dotenv[setting.env] !== undefined;
+    const raw = fromDotenv ? dotenv[setting.env] : realEnv[setting.env];
+    const fileVar = `${setting.env}_FILE`;
+    const file = realEnv[fileVar] ?? dotenv[fileVar];
+    const managed = options.secretManagerValues?.get(setting.env);
+
+    if (file !== undefined && !setting.sensitive) {
+      const fix = `set ${setting.env} itself; only secrets are read from files`;
+      problems.push(problemFor(setting, `is not a secret, but ${fileVar} is set`, fix));
+      continue;
+    }
+    if (raw !== undefined && file !== undefined) {
+      const fix = `keep one of ${setting.env} and ${fileVar}`;
+      problems.push(problemFor(setting, 'is set twice, directly and through a file', fix));
+      continue;
+    }
+    if (managed !== undefined) {
+      values[setting.env] = managed;
+      origins.set(setting, 'secret-manager');
+    } else if (file !== undefined) {
+      const result = readSecretFile(fileVar, file);
+      if ('value' in result) {
+        values[setting.env] = result.value;
+        origins.set(setting, 'secret-file');
+      } else {
+        problems.push(problemFor(setting, result.message, result.fix));
+      }
+    } else if (raw !== undefined && raw.trim() === '') {
+      problems.push(
+        problemFor(setting, 'is set but empty', `unset ${setting.env} to use the default, or give a value`),
+      );
+    } else if (raw !== undefined) {
+      values[setting.env] = raw;
+      origins.set(setting, fromDotenv ? 'dotenv' : 'environment');
+    }
+  }
+  return { values, origins, fileValues, problems };
 }
 
-function resolveSource(setting: SettingInfo, env: LoadOptions['env'] & object): Source {
-  const raw = env[setting.env];
-  const file = env[`${setting.env}_FILE`];
-  if (file !== undefined && !setting.sensitive) {
-    const fix = `set ${setting.env} itself; only secrets are read from files`;
-    return { problem: problemFor(setting, `is not a secret, but ${setting.env}_FILE is set`, fix) };
-  }
-  if (raw !== undefined && file !== undefined) {
-    const fix = `keep one of ${setting.env} and ${setting.env}_FILE`;
-    return { problem: problemFor(setting, 'is set twice, directly and through a file', fix) };
-  }
-  if (file !== undefined) return readSecretFile(setting, file);
-  if (raw === undefined) return undefined;
-  if (raw.trim() === '') {
-    return {
-      problem: problemFor(setting, 'is set but empty', `unset ${setting.env} to use the default, or give a value`),
-    };
-  }
-  return { value: raw };
-}
-
-// Convict reports one line per problem as "<key>: <message>[: value was <json>]", and masks sensitive values.
+// Convict reports one line per problem as "<key>: <message>[: value was <json>]", masking sensitive values, and
+// "configuration param '<key>' not declared in the schema" for unknown keys.
 function convictProblems(error: Error): Problem[] {
   return error.message.split('\n').map((line) => {
+    const undeclared = /^configuration param '([^']+)' not declared in the schema$/.exec(line);
+    if (undeclared) {
+      const fix = 'remove it from the config file, or correct its spelling';
+      return { key: undeclared[1] as string, env: 'CONFIG_FILE', message: 'is not a setting', fix };
+    }
     const match = /^([\w.]+): (.*)$/.exec(line);
     const setting = match ? settingByKey(match[1] as string) : undefined;
-    if (!match || !setting) return { key: '(unknown)', env: '-', message: line, fix: 'remove the setting' };
+    if (!match || !setting)
+      return { key: '(unknown)', env: '-', message: line, fix: 'see the configuration reference' };
     return problemFor(setting, match[2] as string, `set ${setting.env} to an accepted value`);
   });
 }
 
-function sourceProblems(
-  env: Readonly<Record<string, string | undefined>>,
-  resolved: Map<SettingInfo, Source>,
-  production: boolean,
-): Problem[] {
+function secretOriginProblems(origins: Map<SettingInfo, Origin>): Problem[] {
   const problems: Problem[] = [];
-  for (const [setting, source] of resolved) {
-    if (source && 'problem' in source) problems.push(source.problem);
-    // A plain environment variable leaks into `docker inspect`, /proc and crash reports; a file does not.
-    if (production && setting.sensitive && env[setting.env] !== undefined) {
-      const fix = `put the value in a secret file and set ${setting.env}_FILE to its path`;
-      problems.push(problemFor(setting, 'is a secret given as a plain environment variable', fix));
-    }
+  for (const [setting, origin] of origins) {
+    if (!setting.sensitive || origin === 'secret-file' || origin === 'secret-manager') continue;
+    const where = origin === 'config-file' ? 'the config file' : 'a plain environment variable';
+    const fix = `put the value in a secret file and set ${setting.env}_FILE to its path, or use the secret manager`;
+    problems.push(problemFor(setting, `is a secret given in ${where}`, fix));
   }
   return problems;
 }
 
 /**
- * Reads every setting from its sources (defaults, then environment variables, then `<NAME>_FILE` secret files),
- * validates all of them, applies the production rules, and returns frozen settings. Throws one ConfigError that
- * lists every problem found; no message ever contains a secret value.
+ * Reads every setting from its sources, validates all of them, applies the rules, and returns frozen settings.
+ * Throws one ConfigError listing every problem found; no message ever contains a secret value.
  */
 export function loadConfig(options: LoadOptions = {}): Settings {
-  const env = options.env ?? process.env;
-  const resolved = new Map(SETTINGS.map((setting) => [setting, resolveSource(setting, env)] as const));
-  const values: Record<string, string> = {};
-  for (const [setting, source] of resolved) if (source && 'value' in source) values[setting.env] = source.value;
-  const problems = sourceProblems(env, resolved, values.ENVIRONMENT === 'production');
+  const { values, origins, fileValues, problems } = gather(options);
 
   const config = convict(schema, { env: values, args: [] });
   let wellFormed = true;
   try {
+    // Convict applies the environment again after load(), so the file sits below every variable.
+    if (fileValues) config.load(fileValues);
     config.validate({ allowed: 'strict' });
   } catch (error) {
     wellFormed = false;
     problems.push(...convictProblems(error as Error));
   }
   const settings = config.getProperties() as Settings;
+  if (settings.environment === 'production') problems.push(...secretOriginProblems(origins));
   // The rules read typed values, so they run once every value has its type; a setting already reported is not
   // judged again on the default that stood in for it.
   if (wellFormed) {

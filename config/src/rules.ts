@@ -1,15 +1,20 @@
 import type { Problem } from './config-error.js';
 import { isLoopbackHost } from './loopback.js';
 import { DEVELOPMENT_JWT_SECRET } from './schema.js';
+import { estimatedEntropyBits, looksLikePlaceholder } from './secret-strength.js';
 import type { Settings } from './settings.js';
-import { settingByKey } from './settings.js';
+import { SETTINGS, settingByKey, valueAt } from './settings.js';
 
 // Rules that look at more than one value at a time, or at what a value means rather than its form. Consistency
 // rules hold everywhere; production rules are the checklist's sections 1 to 3, refusing development values.
-// Issue #3 adds the rest (verified database TLS, CORS, cookies, secret entropy and reuse).
+// Issue #5: refuse a database connection without verified TLS (DATABASE_SSL_MODE=verify-full) in production, once
+// the platform's PostgreSQL serves TLS; until then the rule would refuse the platform's own stack.
 
 const PRODUCTION_LOG_LEVELS = new Set(['warn', 'error', 'fatal']);
+/** The JWT key signs every token: at least 32 characters. Other secrets (passwords): at least 16. */
 export const MIN_SECRET_LENGTH = 32;
+export const MIN_PASSWORD_LENGTH = 16;
+export const MIN_SECRET_ENTROPY_BITS = 100;
 
 function problem(key: string, message: string, fix: string): Problem {
   const env = settingByKey(key)?.env ?? key;
@@ -53,15 +58,60 @@ function requiredSecret(settings: Settings, key: 'database.password' | 'redis.pa
   ];
 }
 
-function jwtSecret(settings: Settings): Problem[] {
-  const secret = settings.jwt.secret;
-  if (secret === DEVELOPMENT_JWT_SECRET) {
-    return [problem('jwt.secret', 'is the development default', 'generate a new secret for this deployment')];
+const GENERATE = 'generate one with `npm run secrets:generate`';
+
+/** Every secret must look machine-made: not a placeholder, long enough, varied enough, and used for one purpose. */
+function secretStrength(settings: Settings): Problem[] {
+  const problems: Problem[] = [];
+  const seen = new Map<string, string>();
+  for (const { key } of SETTINGS.filter((setting) => setting.sensitive)) {
+    const value = valueAt(settings, key);
+    if (typeof value !== 'string' || value === '') continue;
+    const minimum = key === 'jwt.secret' ? MIN_SECRET_LENGTH : MIN_PASSWORD_LENGTH;
+    if (value === DEVELOPMENT_JWT_SECRET) problems.push(problem(key, 'is the development default', GENERATE));
+    else if (looksLikePlaceholder(value)) problems.push(problem(key, 'looks like a placeholder or a word', GENERATE));
+    else if ([...value].length < minimum)
+      problems.push(problem(key, `is shorter than ${minimum} characters`, GENERATE));
+    else if (estimatedEntropyBits(value) < MIN_SECRET_ENTROPY_BITS) {
+      problems.push(problem(key, `is too predictable (under ${MIN_SECRET_ENTROPY_BITS} bits of entropy)`, GENERATE));
+    }
+    const sharedWith = seen.get(value);
+    // One secret, one purpose: a leak of one must not open the other.
+    if (sharedWith) problems.push(problem(key, `has the same value as ${sharedWith}`, 'give each its own secret'));
+    else seen.set(value, key);
   }
-  if (secret.length < MIN_SECRET_LENGTH) {
-    return [problem('jwt.secret', `is shorter than ${MIN_SECRET_LENGTH} characters`, 'generate a longer secret')];
+  return problems;
+}
+
+function insecureExtras(settings: Settings): Problem[] {
+  const problems: Problem[] = [];
+  if (settings.log.pretty) problems.push(problem('log.pretty', 'is on, a development aid', 'set LOG_PRETTY=false'));
+  if (!settings.cookies.secure) {
+    problems.push(
+      problem('cookies.secure', 'is off, so cookies would travel over plain HTTP', 'set COOKIE_SECURE=true'),
+    );
   }
-  return [];
+  if (settings.cookies.sameSite === 'none') {
+    const fix = 'use strict (or lax where another site must link in with the cookie)';
+    problems.push(problem('cookies.sameSite', 'is none, which sends cookies on cross-site requests', fix));
+  }
+  if (settings.cors.allowedOrigins.includes('*')) {
+    const fix = 'list the exact origins of the web apps that call the API';
+    problems.push(problem('cors.allowedOrigins', 'contains the wildcard *', fix));
+  }
+  return problems;
+}
+
+/** Infisical needs all of its coordinates, in every environment, or the boot fails later and less clearly. */
+function secretProvider(settings: Settings): Problem[] {
+  if (settings.secrets.provider !== 'infisical') return [];
+  const required = ['siteUrl', 'clientId', 'clientSecret', 'projectId', 'environment'] as const;
+  return required
+    .filter((name) => settings.secrets.infisical[name] === '')
+    .map((name) => {
+      const key = `secrets.infisical.${name}`;
+      return problem(key, 'is required when SECRETS_PROVIDER=infisical', `set ${settingByKey(key)?.env}`);
+    });
 }
 
 function logLevel(settings: Settings): Problem[] {
@@ -76,7 +126,7 @@ function reload(settings: Settings): Problem[] {
 
 /** Every way these settings contradict each other or, in production, break the checklist. */
 export function checkRules(settings: Settings): Problem[] {
-  const problems = tokenLifetimes(settings);
+  const problems = [...tokenLifetimes(settings), ...secretProvider(settings)];
   if (settings.environment !== 'production') return problems;
   return [
     ...problems,
@@ -84,8 +134,9 @@ export function checkRules(settings: Settings): Problem[] {
     ...loopbackHost(settings, 'redis.host'),
     ...requiredSecret(settings, 'database.password'),
     ...requiredSecret(settings, 'redis.password'),
-    ...jwtSecret(settings),
+    ...secretStrength(settings),
     ...logLevel(settings),
     ...reload(settings),
+    ...insecureExtras(settings),
   ];
 }

@@ -1,12 +1,15 @@
-// The one schema every process of the platform boots from. Each setting names its environment variable, a format,
-// a default where a default is safe, and `sensitive` where the value is a secret (never printed, see redact.ts).
-// Issue #3 grows this into the whole schema (cookies, CORS, telemetry, backups, secret provider).
+// The one schema every process of the platform boots from: the API, the one-shot jobs and the scripts. Each setting
+// names its environment variable, a format, a default where a default is safe, and `sensitive` where the value is
+// a secret (never printed: see redact.ts). Types for the rest of the code come from here (settings.ts).
 
-/** A known development value: fine on a laptop, refused in production (see production-rules.ts). */
+/** A known development value: fine on a laptop, refused in production (see rules.ts). */
 export const DEVELOPMENT_JWT_SECRET = 'development-only-jwt-secret-never-use-in-production';
 
 export const ENVIRONMENTS = ['development', 'test', 'production'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export const SAME_SITE_VALUES = ['strict', 'lax', 'none'] as const;
+export const DATABASE_SSL_MODES = ['disable', 'require', 'verify-full'] as const;
+export const SECRET_PROVIDERS = ['files', 'infisical'] as const;
 
 export const schema = {
   environment: {
@@ -22,17 +25,24 @@ export const schema = {
       default: '0.0.0.0',
       env: 'HOST',
     },
-    port: {
-      doc: 'TCP port the API listens on.',
-      format: 'port',
-      default: 3000,
-      env: 'PORT',
-    },
+    port: { doc: 'TCP port the API listens on.', format: 'port', default: 3000, env: 'PORT' },
     reload: {
       doc: 'Restart on source changes. Development only; production refuses it.',
       format: 'strict-boolean',
       default: false,
       env: 'RELOAD',
+    },
+    trustedProxies: {
+      doc: 'Addresses or CIDR ranges of proxies whose X-Forwarded-For and X-Forwarded-Proto the API believes.',
+      format: 'string-list',
+      default: [] as string[],
+      env: 'TRUSTED_PROXIES',
+    },
+    bodyLimitBytes: {
+      doc: 'Largest request body the API reads, in bytes.',
+      format: 'positive-int',
+      default: 65_536,
+      env: 'BODY_LIMIT_BYTES',
     },
   },
   log: {
@@ -41,6 +51,12 @@ export const schema = {
       format: LOG_LEVELS,
       default: 'info' as (typeof LOG_LEVELS)[number],
       env: 'LOG_LEVEL',
+    },
+    pretty: {
+      doc: 'Human-readable multi-line logs instead of JSON lines. A development aid; production refuses it.',
+      format: 'strict-boolean',
+      default: false,
+      env: 'LOG_PRETTY',
     },
   },
   database: {
@@ -60,28 +76,60 @@ export const schema = {
       env: 'DATABASE_PASSWORD',
       sensitive: true,
     },
+    sslMode: {
+      doc: 'TLS to PostgreSQL: disable, require (encrypted, unverified) or verify-full (checks the CA and host name).',
+      format: DATABASE_SSL_MODES,
+      default: 'disable' as (typeof DATABASE_SSL_MODES)[number],
+      env: 'DATABASE_SSL_MODE',
+    },
+    caFile: {
+      doc: 'CA certificate that signs the PostgreSQL server certificate (PEM), for verify-full. Empty: system CAs.',
+      format: String,
+      default: '',
+      env: 'DATABASE_CA_FILE',
+    },
     poolMax: {
       doc: 'Most connections the API holds open to PostgreSQL.',
       format: 'positive-int',
       default: 10,
       env: 'DATABASE_POOL_MAX',
     },
+    connectTimeoutMs: {
+      doc: 'How long to wait for a new PostgreSQL connection before failing, in milliseconds.',
+      format: 'positive-int',
+      default: 5_000,
+      env: 'DATABASE_CONNECT_TIMEOUT_MS',
+    },
+    idleTimeoutMs: {
+      doc: 'How long an unused pooled connection stays open, in milliseconds.',
+      format: 'positive-int',
+      default: 30_000,
+      env: 'DATABASE_IDLE_TIMEOUT_MS',
+    },
   },
   redis: {
     host: { doc: 'Redis host.', format: 'hostname', default: 'localhost', env: 'REDIS_HOST' },
     port: { doc: 'Redis port.', format: 'port', default: 6379, env: 'REDIS_PORT' },
-    username: {
-      doc: 'Redis ACL user.',
-      format: 'non-empty-string',
-      default: 'default',
-      env: 'REDIS_USERNAME',
-    },
+    username: { doc: 'Redis ACL user.', format: 'non-empty-string', default: 'default', env: 'REDIS_USERNAME' },
     password: {
       doc: 'Password of the Redis user. Required in production.',
       format: String,
       default: '',
       env: 'REDIS_PASSWORD',
       sensitive: true,
+    },
+    tls: { doc: 'Connect to Redis over TLS.', format: 'strict-boolean', default: false, env: 'REDIS_TLS' },
+    caFile: {
+      doc: 'CA certificate that signs the Redis server certificate (PEM), when TLS is on. Empty: system CAs.',
+      format: String,
+      default: '',
+      env: 'REDIS_CA_FILE',
+    },
+    connectTimeoutMs: {
+      doc: 'How long to wait for Redis to accept a connection, in milliseconds.',
+      format: 'positive-int',
+      default: 5_000,
+      env: 'REDIS_CONNECT_TIMEOUT_MS',
     },
   },
   jwt: {
@@ -99,16 +147,150 @@ export const schema = {
       env: 'JWT_ISSUER',
     },
     accessTtlSeconds: {
-      doc: 'Lifetime of an access token, in seconds.',
+      doc: 'Lifetime of an access token, in seconds (at most a day, and shorter than a refresh token).',
       format: 'positive-int',
       default: 900,
       env: 'JWT_ACCESS_TTL_SECONDS',
     },
     refreshTtlSeconds: {
-      doc: 'Lifetime of a refresh token, in seconds.',
+      doc: 'Lifetime of a refresh token, in seconds (at most 90 days).',
       format: 'positive-int',
       default: 604_800,
       env: 'JWT_REFRESH_TTL_SECONDS',
+    },
+  },
+  passwords: {
+    memoryCostKib: {
+      doc: 'argon2id memory per hash, in KiB (OWASP baseline 19456).',
+      format: 'positive-int',
+      default: 19_456,
+      env: 'PASSWORD_MEMORY_COST_KIB',
+    },
+    timeCost: { doc: 'argon2id passes per hash.', format: 'positive-int', default: 2, env: 'PASSWORD_TIME_COST' },
+    parallelism: { doc: 'argon2id lanes per hash.', format: 'positive-int', default: 1, env: 'PASSWORD_PARALLELISM' },
+  },
+  cookies: {
+    secure: {
+      doc: 'Send cookies over HTTPS only. Production refuses false.',
+      format: 'strict-boolean',
+      default: true,
+      env: 'COOKIE_SECURE',
+    },
+    sameSite: {
+      doc: 'SameSite attribute of the refresh-token cookie. Production refuses none.',
+      format: SAME_SITE_VALUES,
+      default: 'strict' as (typeof SAME_SITE_VALUES)[number],
+      env: 'COOKIE_SAME_SITE',
+    },
+    domain: {
+      doc: 'Domain attribute of cookies. Empty: the exact host that set them, which is the safest.',
+      format: String,
+      default: '',
+      env: 'COOKIE_DOMAIN',
+    },
+  },
+  cors: {
+    allowedOrigins: {
+      doc: 'Origins (scheme://host[:port], comma-separated) whose browsers may call the API. Empty: none.',
+      format: 'origin-list',
+      default: [] as string[],
+      env: 'CORS_ALLOWED_ORIGINS',
+    },
+  },
+  rateLimit: {
+    max: {
+      doc: 'Requests a client may make in a window on routes without a stricter limit.',
+      format: 'positive-int',
+      default: 300,
+      env: 'RATE_LIMIT_MAX',
+    },
+    windowSeconds: {
+      doc: 'Length of the general rate-limit window, in seconds.',
+      format: 'positive-int',
+      default: 60,
+      env: 'RATE_LIMIT_WINDOW_SECONDS',
+    },
+    authMax: {
+      doc: 'Login or refresh attempts a client address, or an account, may make in an auth window.',
+      format: 'positive-int',
+      default: 10,
+      env: 'RATE_LIMIT_AUTH_MAX',
+    },
+    authWindowSeconds: {
+      doc: 'Length of the auth rate-limit window, in seconds.',
+      format: 'positive-int',
+      default: 300,
+      env: 'RATE_LIMIT_AUTH_WINDOW_SECONDS',
+    },
+  },
+  telemetry: {
+    metricsEnabled: {
+      doc: 'Serve Prometheus metrics at /metrics (reachable on the internal network only).',
+      format: 'strict-boolean',
+      default: true,
+      env: 'METRICS_ENABLED',
+    },
+  },
+  backups: {
+    dir: {
+      doc: 'Folder the backup job writes PostgreSQL and Redis backups into.',
+      format: 'non-empty-string',
+      default: '/var/backups/pdpl',
+      env: 'BACKUP_DIR',
+    },
+    retentionDays: {
+      doc: 'Days a backup is kept before the backup job deletes it.',
+      format: 'positive-int',
+      default: 14,
+      env: 'BACKUP_RETENTION_DAYS',
+    },
+  },
+  secrets: {
+    provider: {
+      doc: 'Where secrets come from besides secret files: files (Docker secrets only) or infisical.',
+      format: SECRET_PROVIDERS,
+      default: 'files' as (typeof SECRET_PROVIDERS)[number],
+      env: 'SECRETS_PROVIDER',
+    },
+    infisical: {
+      siteUrl: {
+        doc: 'Base URL of the Infisical server, e.g. http://infisical:8080 inside the stack.',
+        format: 'url-or-empty',
+        default: '',
+        env: 'INFISICAL_SITE_URL',
+      },
+      clientId: {
+        doc: 'Client id of the machine identity (universal auth) the API logs in with.',
+        format: String,
+        default: '',
+        env: 'INFISICAL_CLIENT_ID',
+      },
+      clientSecret: {
+        doc: 'Client secret of that machine identity.',
+        format: String,
+        default: '',
+        env: 'INFISICAL_CLIENT_SECRET',
+        sensitive: true,
+      },
+      projectId: { doc: 'Infisical project id.', format: String, default: '', env: 'INFISICAL_PROJECT_ID' },
+      environment: {
+        doc: 'Infisical environment slug, e.g. prod.',
+        format: String,
+        default: 'prod',
+        env: 'INFISICAL_ENVIRONMENT',
+      },
+      secretPath: {
+        doc: 'Folder of the secrets in Infisical.',
+        format: String,
+        default: '/',
+        env: 'INFISICAL_SECRET_PATH',
+      },
+      refreshIntervalSeconds: {
+        doc: 'How often secrets are fetched again while running, in seconds.',
+        format: 'positive-int',
+        default: 300,
+        env: 'INFISICAL_REFRESH_INTERVAL_SECONDS',
+      },
     },
   },
 };

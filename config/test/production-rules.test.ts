@@ -83,7 +83,45 @@ describe('production rules', () => {
       JWT_SECRET: 'e2Jx6mQd9vT1sYw4kP7nR0aL3cF8hB5uZ2oG6iE9',
     });
 
-    assert.deepEqual(problems, ['jwt.secret: is a secret given as a plain environment variable']);
+    assert.deepEqual(problems, ['jwt.secret: is a secret given in a plain environment variable']);
+  });
+
+  it('should refuse placeholder, short, predictable and shared secrets', () => {
+    const problems = productionProblems({
+      DATABASE_PASSWORD_FILE: file('placeholder', 'changeme-changeme-changeme'),
+      REDIS_PASSWORD_FILE: file('repeated', 'abababababababababababababababab'),
+      JWT_SECRET_FILE: file('short', 'Zq3-short-jwt-key-0123456789'),
+    });
+
+    assert.deepEqual(problems, [
+      'database.password: looks like a placeholder or a word',
+      'redis.password: is too predictable (under 100 bits of entropy)',
+      'jwt.secret: is shorter than 32 characters',
+    ]);
+  });
+
+  it('should refuse one secret used for two purposes, naming both and neither value', () => {
+    const shared = file('same', 'uQ8-vX2k9Lp0aZ7wRt5yBn3mCd6fGh1jKs4e');
+
+    const problems = productionProblems({ DATABASE_PASSWORD_FILE: shared, REDIS_PASSWORD_FILE: shared });
+
+    assert.deepEqual(problems, ['redis.password: has the same value as database.password']);
+  });
+
+  it('should refuse a wildcard CORS origin, insecure cookies and pretty logs', () => {
+    const problems = productionProblems({
+      CORS_ALLOWED_ORIGINS: '*',
+      COOKIE_SECURE: 'false',
+      COOKIE_SAME_SITE: 'none',
+      LOG_PRETTY: 'true',
+    });
+
+    assert.deepEqual(problems, [
+      'log.pretty: is on, a development aid',
+      'cookies.secure: is off, so cookies would travel over plain HTTP',
+      'cookies.sameSite: is none, which sends cookies on cross-site requests',
+      'cors.allowedOrigins: contains the wildcard *',
+    ]);
   });
 
   it('should report source problems and rule problems together', () => {
@@ -96,7 +134,7 @@ describe('production rules', () => {
     });
 
     assert.deepEqual(problems, [
-      'jwt.secret: is a secret given as a plain environment variable',
+      'jwt.secret: is a secret given in a plain environment variable',
       'log.level: is "debug", which logs too much for production',
       'server.reload: is on',
     ]);

@@ -4,7 +4,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify';
 import Fastify from 'fastify';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
-import { prepareDecoyHash } from './auth/passwords.js';
+import { Passwords } from './auth/passwords.js';
 import { RevocationList } from './auth/revocations.js';
 import { TokenService } from './auth/tokens.js';
 import { createPool } from './db/pool.js';
@@ -34,7 +34,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
-    bodyLimit: 64 * 1024,
+    bodyLimit: settings.server.bodyLimitBytes,
     // nginx sets X-Request-Id; keep it when it looks like one so a request can be followed across both logs.
     genReqId: (request) => {
       const header = request.headers['x-request-id'];
@@ -67,11 +67,12 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   const users = new UserStore(db);
   const tokens = new TokenService(settings);
   const revocations = new RevocationList(redis);
+  const passwords = new Passwords(settings);
   await app.register(healthRoutes, { db, redis });
-  await app.register(authRoutes, { users, tokens, revocations });
+  await app.register(authRoutes, { users, tokens, revocations, passwords });
   await app.register(meRoutes, { users, tokens, revocations });
 
-  await prepareDecoyHash();
+  await passwords.prepareDecoy();
   await redis.connect().catch((error: Error) => {
     log.warn({ err: { message: error.message } }, 'redis not reachable at start; retrying in the background');
   });

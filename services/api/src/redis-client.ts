@@ -10,7 +10,7 @@ export function createRedis(settings: Settings, log: Logger): Redis {
     username,
     password: password || undefined,
     lazyConnect: true,
-    connectTimeout: 5_000,
+    connectTimeout: settings.redis.connectTimeoutMs,
     // Fail fast instead of queueing: a request should get a 503 quickly, not hang until Redis returns.
     maxRetriesPerRequest: 1,
     enableOfflineQueue: false,

@@ -1,35 +1,42 @@
 import { randomBytes } from 'node:crypto';
 import { hash, verify } from '@node-rs/argon2';
+import type { Settings } from '@pdpl/config';
 
 // @node-rs/argon2 rather than `argon2`: the latter's prebuilt binary crashes on Debian's Node.js (SIGSEGV on load),
-// which is the runtime of our images. Parameters: OWASP's argon2id baseline (19 MiB, 2 passes, 1 lane).
-// Issue #4 moves them into the config schema.
+// which is the runtime of our images.
 const ARGON2ID = 2; // Algorithm.Argon2id, a const enum that isolated modules cannot import
-const HASH_OPTIONS = { algorithm: ARGON2ID, memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
 
 export const MIN_PASSWORD_LENGTH = 12;
 
-export function hashPassword(password: string): Promise<string> {
-  return hash(password, HASH_OPTIONS);
-}
+/** argon2id hashing with the cost set in configuration (PASSWORD_MEMORY_COST_KIB and friends). */
+export class Passwords {
+  readonly #options: { algorithm: number; memoryCost: number; timeCost: number; parallelism: number };
+  #decoyHash: Promise<string> | undefined;
 
-let decoyHash: Promise<string> | undefined;
-
-/** Makes the decoy hash ahead of the first login, so that login is not slower for an unknown email. */
-export async function prepareDecoyHash(): Promise<void> {
-  decoyHash ??= hashPassword(randomBytes(32).toString('base64url'));
-  await decoyHash;
-}
-
-/**
- * Checks a password against a stored hash. With no hash (the email is unknown) it still runs one full argon2
- * verification against a decoy, so the answer takes as long as for a wrong password and reveals nothing.
- */
-export async function verifyPassword(storedHash: string | undefined, password: string): Promise<boolean> {
-  if (storedHash === undefined) {
-    await prepareDecoyHash();
-    await verify(await (decoyHash as Promise<string>), password);
-    return false;
+  constructor(settings: Settings) {
+    const { memoryCostKib, timeCost, parallelism } = settings.passwords;
+    this.#options = { algorithm: ARGON2ID, memoryCost: memoryCostKib, timeCost, parallelism };
   }
-  return verify(storedHash, password);
+
+  hash(password: string): Promise<string> {
+    return hash(password, this.#options);
+  }
+
+  /** Makes the decoy hash ahead of the first login, so that login is not slower for an unknown email. */
+  async prepareDecoy(): Promise<string> {
+    this.#decoyHash ??= this.hash(randomBytes(32).toString('base64url'));
+    return this.#decoyHash;
+  }
+
+  /**
+   * Checks a password against a stored hash (whose own parameters apply). With no hash (the email is unknown) it
+   * still runs one full verification against a decoy, so the answer takes as long as for a wrong password.
+   */
+  async verify(storedHash: string | undefined, password: string): Promise<boolean> {
+    if (storedHash === undefined) {
+      await verify(await this.prepareDecoy(), password);
+      return false;
+    }
+    return verify(storedHash, password);
+  }
 }

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { isEmail } from '../auth/email.js';
-import { hashPassword, MIN_PASSWORD_LENGTH } from '../auth/passwords.js';
+import { MIN_PASSWORD_LENGTH, Passwords } from '../auth/passwords.js';
 import { connectionOptions } from '../db/pool.js';
 import { UserExistsError, UserStore } from '../db/users.js';
 import { readSecretLine } from './read-secret.js';
@@ -33,7 +33,7 @@ await runCli('create-user', async (settings) => {
   const client = new pg.Client(connectionOptions(settings));
   await client.connect();
   try {
-    const user = await new UserStore(client).create(email, await hashPassword(password));
+    const user = await new UserStore(client).create(email, await new Passwords(settings).hash(password));
     process.stdout.write(`create-user: created ${user.email} (${user.id})\n`);
   } catch (error) {
     if (error instanceof UserExistsError) throw new UsageError(error.message);

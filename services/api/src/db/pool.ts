@@ -13,8 +13,8 @@ export function createPool(settings: Settings, log: Logger): pg.Pool {
   const pool = new pg.Pool({
     ...connectionOptions(settings),
     max: settings.database.poolMax,
-    connectionTimeoutMillis: 5_000,
-    idleTimeoutMillis: 30_000,
+    connectionTimeoutMillis: settings.database.connectTimeoutMs,
+    idleTimeoutMillis: settings.database.idleTimeoutMs,
   });
   // An idle client losing its server (a database restart) emits here; without a listener the process would crash.
   pool.on('error', (error) => log.error({ err: error }, 'idle database connection failed'));

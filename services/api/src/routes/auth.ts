@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { bearerToken, checkToken } from '../auth/authenticate.js';
-import { verifyPassword } from '../auth/passwords.js';
+import type { Passwords } from '../auth/passwords.js';
 import type { RevocationList } from '../auth/revocations.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { UserStore } from '../db/users.js';
@@ -11,6 +11,7 @@ export interface AuthRouteDeps {
   readonly users: UserStore;
   readonly tokens: TokenService;
   readonly revocations: RevocationList;
+  readonly passwords: Passwords;
 }
 
 interface Credentials {
@@ -18,14 +19,15 @@ interface Credentials {
   password: string;
 }
 
-export async function authRoutes(app: FastifyInstance, { users, tokens, revocations }: AuthRouteDeps): Promise<void> {
+export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Promise<void> {
+  const { users, tokens, revocations, passwords } = deps;
   app.post<{ Body: Credentials }>(
     '/v1/auth/login',
     { schema: { body: credentialsBody, response: { 200: tokenPairResponse } } },
     async (request) => {
       const user = await users.findByEmail(request.body.email);
       // Same work and same answer whether the email is unknown or the password is wrong.
-      const valid = await verifyPassword(user?.passwordHash, request.body.password);
+      const valid = await passwords.verify(user?.passwordHash, request.body.password);
       if (!user || !valid) {
         // A security event worth keeping at production's log level; the email is personal data and stays out.
         request.log.warn({ event: 'login_failed' }, 'login failed');

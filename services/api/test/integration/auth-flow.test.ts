@@ -3,7 +3,7 @@ import { after, before, describe, it } from 'node:test';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildApp } from '../../src/app.ts';
-import { hashPassword } from '../../src/auth/passwords.ts';
+import { Passwords } from '../../src/auth/passwords.ts';
 import { runMigrations } from '../../src/db/migrations.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { UserStore } from '../../src/db/users.ts';
@@ -22,7 +22,7 @@ before(async () => {
   await runMigrations(services.settings);
   app = await buildApp(services.settings);
   const pool = createPool(services.settings, app.log as never);
-  await new UserStore(pool).create(EMAIL, await hashPassword(PASSWORD));
+  await new UserStore(pool).create(EMAIL, await new Passwords(services.settings).hash(PASSWORD));
   await pool.end();
   baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
 });

@@ -1,0 +1,36 @@
+import { readFileSync } from 'node:fs';
+
+export type ConfigFileResult = { values: Record<string, unknown> } | { message: string; fix: string };
+
+/** Reads the optional JSON config file named by CONFIG_FILE: an object shaped like the schema. */
+export function readConfigFile(path: string): ConfigFileResult {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'cannot be read';
+    return { message: `names ${path}, which ${reason}`, fix: 'check the path and mode, or unset CONFIG_FILE' };
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    // JSON.parse quotes the text around the fault, which may be a secret: keep only where it is.
+    const where = /position \d+/.exec((error as Error).message)?.[0] ?? 'somewhere';
+    return { message: `names ${path}, which is not valid JSON (at ${where})`, fix: 'correct the file' };
+  }
+  if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
+    return { message: `names ${path}, which does not hold a JSON object`, fix: 'shape it like the schema' };
+  }
+  return { values: parsed as Record<string, unknown> };
+}
+
+/** Dotted keys of every leaf the file sets, e.g. `database.password`. */
+export function keysIn(values: Record<string, unknown>, prefix = ''): string[] {
+  return Object.entries(values).flatMap(([name, value]) => {
+    const key = prefix ? `${prefix}.${name}` : name;
+    return value && typeof value === 'object' && !Array.isArray(value)
+      ? keysIn(value as Record<string, unknown>, key)
+      : [key];
+  });
+}

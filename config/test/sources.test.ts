@@ -1,0 +1,124 @@
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { ConfigError, loadConfig } from '../src/index.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'pdpl-sources-'));
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+function file(name: string, content: string): string {
+  const path = join(dir, name);
+  writeFileSync(path, content, { mode: 0o600 });
+  return path;
+}
+
+const noDotenv = join(dir, 'no-such.env');
+
+function problemsOf(env: Record<string, string>, dotenvPath = noDotenv): string[] {
+  try {
+    loadConfig({ env, dotenvPath });
+    return [];
+  } catch (error) {
+    assert.ok(error instanceof ConfigError);
+    return error.problems.map((problem) => `${problem.key}: ${problem.message}`);
+  }
+}
+
+describe('configuration sources', () => {
+  it('should layer defaults, the config file, variables and secret files in that order', () => {
+    const config = file(
+      'layers.json',
+      JSON.stringify({ server: { port: 4000 }, database: { name: 'from_file', poolMax: 3 } }),
+    );
+    const password = file('db-password', 'from-the-secret-file');
+
+    const settings = loadConfig({
+      env: { CONFIG_FILE: config, DATABASE_NAME: 'from_env', DATABASE_PASSWORD_FILE: password },
+      dotenvPath: noDotenv,
+    });
+
+    assert.equal(settings.server.port, 4000, 'the file beats the default');
+    assert.equal(settings.database.poolMax, 3);
+    assert.equal(settings.database.name, 'from_env', 'a variable beats the file');
+    assert.equal(settings.database.password, 'from-the-secret-file');
+    assert.equal(settings.database.host, 'localhost', 'the default stays where nothing else speaks');
+  });
+
+  it('should refuse an unknown key in the config file', () => {
+    const config = file('unknown.json', JSON.stringify({ server: { prot: 4000 } }));
+
+    assert.deepEqual(problemsOf({ CONFIG_FILE: config }), ['server.prot: is not a setting']);
+  });
+
+  it('should say where a config file is broken without quoting it', () => {
+    const config = file('broken.json', '{"database": {"password": "hunter2-very-secret" ');
+
+    const problems = problemsOf({ CONFIG_FILE: config });
+
+    assert.equal(problems.length, 1);
+    assert.match(problems[0] ?? '', /is not valid JSON/);
+    assert.doesNotMatch(problems[0] ?? '', /hunter2/);
+  });
+
+  it('should read .env in development, with the real environment winning', () => {
+    const dotenv = file('dev.env', 'PORT=4100\nDATABASE_NAME=from_dotenv\n');
+
+    const settings = loadConfig({ env: { DATABASE_NAME: 'from_env' }, dotenvPath: dotenv });
+
+    assert.equal(settings.server.port, 4100);
+    assert.equal(settings.database.name, 'from_env');
+  });
+
+  it('should ignore .env outside development', () => {
+    const dotenv = file('ignored.env', 'PORT=4200\n');
+
+    const settings = loadConfig({ env: { ENVIRONMENT: 'test' }, dotenvPath: dotenv });
+
+    assert.equal(settings.server.port, 3000);
+  });
+
+  it('should refuse a .env file that sets ENVIRONMENT', () => {
+    const dotenv = file('sneaky.env', 'ENVIRONMENT=production\n');
+
+    assert.deepEqual(problemsOf({}, dotenv), ['environment: is set in the .env file']);
+  });
+
+  it('should refuse a secret in the config file in production', () => {
+    const config = file('secret.json', JSON.stringify({ redis: { password: 'Kd93-hZq1-vP0x-Lm27-Rt55-Wb8n' } }));
+
+    const problems = problemsOf({ ENVIRONMENT: 'production', CONFIG_FILE: config });
+
+    assert.ok(problems.includes('redis.password: is a secret given in the config file'), problems.join('\n'));
+  });
+
+  it('should refuse a list of origins with a path or without a scheme', () => {
+    const problems = problemsOf({ CORS_ALLOWED_ORIGINS: 'https://app.example.vn, app.example.vn, https://x.vn/path' });
+
+    assert.equal(problems.length, 1);
+    assert.match(
+      problems[0] ?? '',
+      /cors\.allowedOrigins: must list origins .*not: app\.example\.vn, https:\/\/x\.vn\/path/,
+    );
+  });
+
+  it('should read a list of origins', () => {
+    const settings = loadConfig({
+      env: { CORS_ALLOWED_ORIGINS: 'https://app.example.vn, http://localhost:5173' },
+      dotenvPath: noDotenv,
+    });
+
+    assert.deepEqual(settings.cors.allowedOrigins, ['https://app.example.vn', 'http://localhost:5173']);
+  });
+
+  it('should require every Infisical coordinate when Infisical is the provider', () => {
+    const problems = problemsOf({ SECRETS_PROVIDER: 'infisical', INFISICAL_SITE_URL: 'http://infisical:8080' });
+
+    assert.deepEqual(problems, [
+      'secrets.infisical.clientId: is required when SECRETS_PROVIDER=infisical',
+      'secrets.infisical.clientSecret: is required when SECRETS_PROVIDER=infisical',
+      'secrets.infisical.projectId: is required when SECRETS_PROVIDER=infisical',
+    ]);
+  });
+});

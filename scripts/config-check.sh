@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Validates configuration without starting anything: npm run config:check [-- --json] [-- --compose]
+#   (default)  the environment of this shell, as a script or one-shot job on this host would see it
+#   --compose  the api service of docker-compose.yml, with its variables and Docker secrets, inside its image
+# Exit 0 when valid, 1 when not.
+# shellcheck source=scripts/lib.sh
+source "$(dirname "$0")/lib.sh"
+
+args=()
+compose=false
+for arg in "$@"; do
+  if [[ $arg == --compose ]]; then compose=true; else args+=("$arg"); fi
+done
+
+if [[ $compose == true ]]; then
+  require_engine
+  exec docker compose run --rm --no-deps -T api node /app/config/dist/cli/check.js "${args[@]}"
+fi
+npx tsc -b config
+exec node config/dist/cli/check.js "${args[@]}"
