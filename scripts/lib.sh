@@ -15,7 +15,7 @@ require_engine() {
   docker compose version >/dev/null 2>&1 || fail "Compose v2 is missing ('docker compose'); see README.md"
 }
 
-# The group that may read the secret files, which every service joins (see scripts/make-dev-secrets.sh). Root can
+# The group that may read the secret files, which every service joins (see config/src/secret-files.ts). Root can
 # give the files to the platform's own gid; anyone else can only give them to a group of their own.
 if [[ -z ${PDPL_SECRETS_GID:-} ]]; then
   if [[ $(id -u) -eq 0 ]]; then PDPL_SECRETS_GID=10001; else PDPL_SECRETS_GID=$(id -g); fi

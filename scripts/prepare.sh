@@ -1,12 +1,16 @@
 #!/usr/bin/env bash
-# Makes everything the stack needs that is not in the repository, and only what is missing: the base image where
-# no registry is reachable, development secrets, the local CA and certificate, and the images. Idempotent.
+# Makes everything the stack needs that is not in the repository, and only what is missing: the npm dependencies,
+# the base image where no registry is reachable, the secrets, the local CA and certificate, and the images.
+# Idempotent.
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
 require_engine
+[[ -f node_modules/.package-lock.json ]] || npm ci --no-audit --no-fund --loglevel=error
+npx tsc -b config
+node config/dist/cli/generate-secrets.js
+bash scripts/make-tls-certs.sh
 bash scripts/make-base-image.sh
-bash scripts/make-dev-secrets.sh
 default_build_ca
 log "building images"
 docker compose build --quiet

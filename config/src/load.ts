@@ -174,3 +174,14 @@ function deepFreeze<T>(value: T): T {
   if (value && typeof value === 'object') for (const child of Object.values(value)) deepFreeze(child);
   return Object.freeze(value);
 }
+
+/**
+ * The secret manager's own settings from every other source, not yet validated. They are read first because the
+ * secret manager may supply values that validation needs; loadConfig validates everything afterwards.
+ */
+export function peekSecretManagerSettings(options: LoadOptions = {}): Settings['secrets'] {
+  const { values, fileValues } = gather(options);
+  const config = convict(schema, { env: values, args: [] });
+  if (fileValues) config.load(fileValues);
+  return config.get('secrets') as Settings['secrets'];
+}

@@ -1,7 +1,7 @@
 import type { Problem } from './config-error.js';
 import { isLoopbackHost } from './loopback.js';
 import { DEVELOPMENT_JWT_SECRET } from './schema.js';
-import { estimatedEntropyBits, looksLikePlaceholder } from './secret-strength.js';
+import { secretWeakness } from './secret-strength.js';
 import type { Settings } from './settings.js';
 import { SETTINGS, settingByKey, valueAt } from './settings.js';
 
@@ -11,10 +11,6 @@ import { SETTINGS, settingByKey, valueAt } from './settings.js';
 // the platform's PostgreSQL serves TLS; until then the rule would refuse the platform's own stack.
 
 const PRODUCTION_LOG_LEVELS = new Set(['warn', 'error', 'fatal']);
-/** The JWT key signs every token: at least 32 characters. Other secrets (passwords): at least 16. */
-export const MIN_SECRET_LENGTH = 32;
-export const MIN_PASSWORD_LENGTH = 16;
-export const MIN_SECRET_ENTROPY_BITS = 100;
 
 function problem(key: string, message: string, fix: string): Problem {
   const env = settingByKey(key)?.env ?? key;
@@ -67,14 +63,8 @@ function secretStrength(settings: Settings): Problem[] {
   for (const { key } of SETTINGS.filter((setting) => setting.sensitive)) {
     const value = valueAt(settings, key);
     if (typeof value !== 'string' || value === '') continue;
-    const minimum = key === 'jwt.secret' ? MIN_SECRET_LENGTH : MIN_PASSWORD_LENGTH;
-    if (value === DEVELOPMENT_JWT_SECRET) problems.push(problem(key, 'is the development default', GENERATE));
-    else if (looksLikePlaceholder(value)) problems.push(problem(key, 'looks like a placeholder or a word', GENERATE));
-    else if ([...value].length < minimum)
-      problems.push(problem(key, `is shorter than ${minimum} characters`, GENERATE));
-    else if (estimatedEntropyBits(value) < MIN_SECRET_ENTROPY_BITS) {
-      problems.push(problem(key, `is too predictable (under ${MIN_SECRET_ENTROPY_BITS} bits of entropy)`, GENERATE));
-    }
+    const weakness = value === DEVELOPMENT_JWT_SECRET ? 'is the development default' : secretWeakness(key, value);
+    if (weakness) problems.push(problem(key, weakness, GENERATE));
     const sharedWith = seen.get(value);
     // One secret, one purpose: a leak of one must not open the other.
     if (sharedWith) problems.push(problem(key, `has the same value as ${sharedWith}`, 'give each its own secret'));

@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, EXIT_INVALID_CONFIG } from '../config-error.js';
-import { loadConfig } from '../load.js';
+import { loadSettings } from '../load-settings.js';
+import { InfisicalError } from '../secret-providers/infisical-error.js';
 
 // `npm run config:check [-- --json]`: validates the current environment without starting anything.
 // Exit 0 when valid, 1 when not, 64 for unknown arguments.
@@ -14,12 +15,14 @@ try {
 }
 
 try {
-  const settings = loadConfig();
+  const { settings, secretManager } = await loadSettings();
+  secretManager?.stop();
   const report = { valid: true, environment: settings.environment, problems: [] };
   process.stdout.write(json ? `${JSON.stringify(report)}\n` : `config:check: valid (${settings.environment})\n`);
 } catch (error) {
-  if (!(error instanceof ConfigError)) throw error;
-  const report = { valid: false, problems: error.problems };
+  if (!(error instanceof ConfigError) && !(error instanceof InfisicalError)) throw error;
+  const problems = error instanceof ConfigError ? error.problems : [{ key: 'secrets', message: error.message }];
+  const report = { valid: false, problems };
   process.stdout.write(json ? `${JSON.stringify(report)}\n` : `config:check: ${error.message}\n`);
   process.exitCode = EXIT_INVALID_CONFIG;
 }

@@ -1,26 +1,34 @@
-import type { Settings } from '@pdpl/config';
-import { ConfigError, EXIT_INVALID_CONFIG, loadConfig } from '@pdpl/config';
+import type { LoadedSettings } from '@pdpl/config';
+import { ConfigError, EXIT_INVALID_CONFIG, InfisicalError, loadSettings } from '@pdpl/config';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 
 const EXIT_START_FAILED = 2;
 
-function loadSettings(): Settings {
+async function boot(): Promise<LoadedSettings> {
   try {
-    return loadConfig();
+    return await loadSettings();
   } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
+    // Both name the setting or secret at fault and never a value; either way the configuration is unusable.
+    if (!(error instanceof ConfigError) && !(error instanceof InfisicalError)) throw error;
     process.stderr.write(`${error.message}\n`);
     process.exit(EXIT_INVALID_CONFIG);
   }
 }
 
-const settings = loadSettings();
+const { settings, secretManager, managedSecrets } = await boot();
 try {
   const app = await buildApp(settings);
+  secretManager?.startRefresh(
+    managedSecrets,
+    // Issue #4: apply a rotated secret live (key ring, pool password); until then it takes effect at restart.
+    () => app.log.warn({ secrets: managedSecrets }, 'secrets changed in Infisical; restart the api to apply them'),
+    (error) => app.log.error({ reason: error.reason, message: error.message }, 'refreshing secrets failed'),
+  );
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {
     if (err) app.log.error({ err }, 'shutting down after an uncaught error');
     else app.log.warn({ signal }, 'shutting down');
+    secretManager?.stop();
     await app.close();
   });
   await app.listen({ host: settings.server.host, port: settings.server.port });

@@ -1,5 +1,5 @@
 import type { Settings } from '@pdpl/config';
-import { ConfigError, EXIT_INVALID_CONFIG, loadConfig } from '@pdpl/config';
+import { ConfigError, EXIT_INVALID_CONFIG, InfisicalError, loadSettings } from '@pdpl/config';
 
 /** Exit code of a command-line tool whose input (arguments, standard input) is wrong. */
 export const EXIT_USAGE = 64;
@@ -15,9 +15,12 @@ export class UsageError extends Error {
  */
 export async function runCli(name: string, main: (settings: Settings) => Promise<void>): Promise<void> {
   try {
-    await main(loadConfig());
+    const { settings, secretManager } = await loadSettings();
+    // One-shot commands use the secrets they booted with; nothing is refreshed.
+    secretManager?.stop();
+    await main(settings);
   } catch (error) {
-    if (error instanceof ConfigError) {
+    if (error instanceof ConfigError || error instanceof InfisicalError) {
       process.stderr.write(`${name}: ${error.message}\n`);
       process.exitCode = EXIT_INVALID_CONFIG;
     } else if (error instanceof UsageError) {

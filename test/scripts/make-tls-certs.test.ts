@@ -8,8 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
 const run = promisify(execFile);
-const SCRIPT = fileURLToPath(new URL('../../scripts/make-dev-secrets.sh', import.meta.url));
-const PASSWORDS = ['postgres_superuser_password', 'postgres_app_password', 'redis_password'];
+const SCRIPT = fileURLToPath(new URL('../../scripts/make-tls-certs.sh', import.meta.url));
 const dirs: string[] = [];
 
 after(() => {
@@ -22,7 +21,7 @@ function secretsDir(): string {
   return dir;
 }
 
-async function makeSecrets(dir: string, env: Record<string, string> = {}) {
+async function makeCerts(dir: string, env: Record<string, string> = {}) {
   return run('bash', [SCRIPT], { env: { ...process.env, PDPL_SECRETS_DIR: dir, PDPL_SECRETS_GID: '10001', ...env } });
 }
 
@@ -37,33 +36,26 @@ function snapshot(dir: string): Record<string, string> {
 const mode = (path: string) => statSync(path).mode & 0o777;
 const openssl = async (...args: string[]) => (await run('openssl', args)).stdout;
 
-describe('make-dev-secrets.sh', () => {
-  it('should create every secret with a strong random value, readable only by the secrets group', async () => {
+describe('make-tls-certs.sh', () => {
+  it('should make a CA and a server pair, the key readable only by the secrets group', async () => {
     const dir = secretsDir();
 
-    const { stdout } = await makeSecrets(dir);
+    const { stdout } = await makeCerts(dir);
 
+    assert.deepEqual(stdout.trim().split('\n'), ['tls/ca.key', 'tls/ca.crt', 'tls/server.key', 'tls/server.crt']);
     assert.equal(mode(dir), 0o700);
-    for (const name of PASSWORDS) {
-      assert.match(readFileSync(join(dir, name), 'utf8'), /^[A-Za-z0-9_-]{43}$/, name);
-      assert.equal(mode(join(dir, name)), 0o640, name);
-      assert.equal(statSync(join(dir, name)).gid, 10001, name);
-    }
-    assert.match(readFileSync(join(dir, 'jwt_secret'), 'utf8'), /^[A-Za-z0-9_-]{86}$/);
     assert.equal(mode(join(dir, 'tls/ca.key')), 0o600);
+    assert.equal(mode(join(dir, 'tls/ca.crt')), 0o644);
     assert.equal(mode(join(dir, 'tls/server.key')), 0o640);
-    assert.equal(new Set(PASSWORDS.map((name) => readFileSync(join(dir, name), 'utf8'))).size, PASSWORDS.length);
-    for (const name of [...PASSWORDS, 'jwt_secret']) {
-      assert.ok(!stdout.includes(readFileSync(join(dir, name), 'utf8')), 'no value is printed');
-    }
+    assert.equal(statSync(join(dir, 'tls/server.key')).gid, 10001);
   });
 
   it('should change nothing and print nothing on a second run', async () => {
     const dir = secretsDir();
-    await makeSecrets(dir);
+    await makeCerts(dir);
     const before = snapshot(dir);
 
-    const { stdout } = await makeSecrets(dir);
+    const { stdout } = await makeCerts(dir);
 
     assert.equal(stdout, '');
     assert.deepEqual(snapshot(dir), before);
@@ -72,7 +64,7 @@ describe('make-dev-secrets.sh', () => {
   it('should sign a server certificate for localhost and PDPL_PUBLIC_HOST that verifies against the CA', async () => {
     const dir = secretsDir();
 
-    await makeSecrets(dir, { PDPL_PUBLIC_HOST: 'pdpl.example.vn' });
+    await makeCerts(dir, { PDPL_PUBLIC_HOST: 'pdpl.example.vn' });
 
     for (const host of ['localhost', 'pdpl.example.vn']) {
       const verified = await openssl(
@@ -89,13 +81,13 @@ describe('make-dev-secrets.sh', () => {
 
   it('should replace a server certificate that expires within 30 days', async () => {
     const dir = secretsDir();
-    await makeSecrets(dir);
+    await makeCerts(dir);
     const tls = join(dir, 'tls');
     await openssl('req', '-new', '-key', `${tls}/server.key`, '-subj', '/CN=localhost', '-out', `${tls}/short.csr`);
     const ca = ['-CA', `${tls}/ca.crt`, '-CAkey', `${tls}/ca.key`];
     await openssl('x509', '-req', '-in', `${tls}/short.csr`, ...ca, '-days', '1', '-out', `${tls}/server.crt`);
 
-    const { stdout, stderr } = await makeSecrets(dir);
+    const { stdout, stderr } = await makeCerts(dir);
 
     assert.match(stderr, /expires within 30 days/);
     assert.match(stdout, /tls\/server\.crt/);
@@ -105,7 +97,7 @@ describe('make-dev-secrets.sh', () => {
   });
 
   it('should exit non-zero with a FAIL line for a malformed PDPL_PUBLIC_HOST', async () => {
-    await assert.rejects(makeSecrets(secretsDir(), { PDPL_PUBLIC_HOST: 'bad host;rm' }), (error: Error) => {
+    await assert.rejects(makeCerts(secretsDir(), { PDPL_PUBLIC_HOST: 'bad host;rm' }), (error: Error) => {
       assert.equal((error as { code?: number }).code, 1);
       assert.match(String((error as { stderr?: string }).stderr), /FAIL: PDPL_PUBLIC_HOST must be a DNS name/);
       return true;

@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# Creates the secrets a local stack needs: random passwords and a local CA with a server certificate.
-# Idempotent: an existing file is never overwritten, except a server pair that its CA no longer signs.
-# Prints the names of the files it creates, never their contents.
+# Creates the platform's local CA and a server certificate signed by it, for on-prem and test installs.
+# Idempotent: an existing file is never overwritten, except a server pair that its CA no longer signs, that does
+# not cover PDPL_PUBLIC_HOST, or that expires within 30 days. Prints the names of the files it creates.
+# (The passwords and keys are made by `npm run secrets:generate`.)
 # Env: PDPL_SECRETS_DIR (default <repo>/.secrets), PDPL_PUBLIC_HOST (extra DNS name in the server certificate),
 #      PDPL_SECRETS_GID (the group the platform's containers join to read their secrets: 10001 for root,
 #      otherwise the caller's own group; scripts/lib.sh exports the same value for compose).
-# Issue #3 replaces this script by `npm run secrets:generate` with schema-driven strength rules.
 set -euo pipefail
 
-log() { printf 'make-dev-secrets: %s\n' "$*" >&2; }
-fail() { printf 'make-dev-secrets: FAIL: %s\n' "$*" >&2; exit 1; }
+log() { printf 'make-tls-certs: %s\n' "$*" >&2; }
+fail() { printf 'make-tls-certs: FAIL: %s\n' "$*" >&2; exit 1; }
 
 repo_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 secrets_dir=${PDPL_SECRETS_DIR:-$repo_root/.secrets}
@@ -49,14 +49,6 @@ share_with_containers() {
     chgrp "$secrets_gid" "$secrets_dir/$file"
     chmod 0640 "$secrets_dir/$file"
   done
-}
-
-# 32 bytes -> 43 base64url characters; no '+/=' and no newline, so the value fits URLs, env files and configs.
-random_secret() {
-  local name=$1 bytes=${2:-32}
-  [[ -e $secrets_dir/$name ]] && return 0
-  openssl rand -base64 "$bytes" | tr '+/' '-_' | tr -d '=\n' >"$work/$name"
-  publish "$work/$name" "$secrets_dir/$name"
 }
 
 new_ec_key() {
@@ -147,14 +139,8 @@ make_server_pair() {
   publish "$work/server.crt" "$tls_dir/server.crt"
 }
 
-random_secret postgres_superuser_password
-random_secret postgres_app_password
-random_secret redis_password
-random_secret jwt_secret 64
-
 write_openssl_config
 make_ca
 chmod 0644 "$tls_dir/ca.crt" # public: clients need it to verify the server
 make_server_pair
-share_with_containers postgres_superuser_password postgres_app_password redis_password jwt_secret \
-  tls/server.crt tls/server.key
+share_with_containers tls/server.crt tls/server.key

@@ -1,0 +1,44 @@
+import type { LoadOptions } from './load.js';
+import { loadConfig, peekSecretManagerSettings } from './load.js';
+import type { InfisicalSecretProvider } from './secret-providers/infisical.js';
+import type { Settings } from './settings.js';
+import { SETTINGS } from './settings.js';
+
+export interface LoadedSettings {
+  readonly settings: Settings;
+  /** The connected secret manager when SECRETS_PROVIDER=infisical, for refreshing while running; else undefined. */
+  readonly secretManager: InfisicalSecretProvider | undefined;
+  /** Environment variable names of the secrets the secret manager provides. */
+  readonly managedSecrets: readonly string[];
+}
+
+/**
+ * Loads the settings the way every process of the platform boots: all sources, then the secret manager when one is
+ * configured (its values win over every other source). Unreachable Infisical, bad credentials or a missing secret
+ * stop the boot with an InfisicalError that names the key, never the value.
+ */
+export async function loadSettings(options: LoadOptions = {}): Promise<LoadedSettings> {
+  const secrets = peekSecretManagerSettings(options);
+  const { siteUrl, clientId, clientSecret, projectId } = secrets.infisical;
+  // Without all its coordinates there is nothing to connect to: loadConfig reports each missing one.
+  if (secrets.provider !== 'infisical' || [siteUrl, clientId, clientSecret, projectId].includes('')) {
+    return { settings: loadConfig(options), secretManager: undefined, managedSecrets: [] };
+  }
+
+  // Loaded only when used: the SDK pulls in a large dependency tree.
+  const { InfisicalSecretProvider } = await import('./secret-providers/infisical.js');
+  const env = options.env ?? process.env;
+  // Every secret but the one that unlocks Infisical, unless the operator gave it as a secret file.
+  const managedSecrets = SETTINGS.filter((setting) => setting.sensitive && !setting.key.startsWith('secrets.'))
+    .map((setting) => setting.env)
+    .filter((name) => env[`${name}_FILE`] === undefined);
+
+  const provider = await InfisicalSecretProvider.connect(secrets.infisical);
+  try {
+    const secretManagerValues = await provider.fetchSecrets(managedSecrets);
+    return { settings: loadConfig({ ...options, secretManagerValues }), secretManager: provider, managedSecrets };
+  } catch (error) {
+    provider.stop();
+    throw error;
+  }
+}

@@ -1,0 +1,91 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { loadConfig, secretWeakness } from '../src/index.ts';
+import { PLATFORM_SECRETS } from '../src/secret-files.ts';
+
+const run = promisify(execFile);
+const CLI = fileURLToPath(new URL('../src/cli/generate-secrets.ts', import.meta.url));
+const root = mkdtempSync(join(tmpdir(), 'pdpl-generate-'));
+after(() => rmSync(root, { recursive: true, force: true }));
+
+let count = 0;
+const freshDir = () => join(root, `secrets-${++count}`);
+
+function generate(...args: string[]) {
+  return run(process.execPath, ['--import', 'tsx', CLI, ...args], {
+    env: { ...process.env, PDPL_SECRETS_GID: '10001' },
+  });
+}
+
+const read = (dir: string, name: string) => readFileSync(join(dir, name), 'utf8');
+
+describe('secrets:generate', () => {
+  it('should write every platform secret, strong enough for production, readable by the secrets group', async () => {
+    const dir = freshDir();
+
+    const { stdout } = await generate('--dir', dir);
+
+    assert.deepEqual(
+      stdout.trim().split('\n'),
+      PLATFORM_SECRETS.map((secret) => secret.file),
+    );
+    assert.equal(statSync(dir).mode & 0o777, 0o700);
+    for (const secret of PLATFORM_SECRETS) {
+      const path = join(dir, secret.file);
+      assert.equal(statSync(path).mode & 0o777, 0o640, secret.file);
+      assert.equal(statSync(path).gid, 10001, secret.file);
+      assert.equal(secretWeakness(secret.setting, read(dir, secret.file)), undefined, secret.file);
+      assert.ok(!stdout.includes(read(dir, secret.file)), 'no value is printed');
+    }
+  });
+
+  it('should produce secrets that pass the production configuration as they are', async () => {
+    const dir = freshDir();
+    await generate('--dir', dir);
+
+    const settings = loadConfig({
+      env: {
+        ENVIRONMENT: 'production',
+        LOG_LEVEL: 'warn',
+        DATABASE_HOST: 'postgres',
+        REDIS_HOST: 'redis',
+        DATABASE_PASSWORD_FILE: join(dir, 'postgres_app_password'),
+        REDIS_PASSWORD_FILE: join(dir, 'redis_password'),
+        JWT_SECRET_FILE: join(dir, 'jwt_secret'),
+      },
+    });
+
+    assert.equal(settings.environment, 'production');
+  });
+
+  it('should keep existing secrets unless asked, and replace them all with --force', async () => {
+    const dir = freshDir();
+    await generate('--dir', dir);
+    writeFileSync(join(dir, 'jwt_secret'), 'kept-as-it-was');
+    const before = read(dir, 'redis_password');
+
+    const again = await generate('--dir', dir);
+    const kept = read(dir, 'jwt_secret');
+    const forced = await generate('--dir', dir, '--force');
+
+    assert.equal(again.stdout, '');
+    assert.equal(kept, 'kept-as-it-was');
+    assert.equal(forced.stdout.trim().split('\n').length, PLATFORM_SECRETS.length);
+    assert.notEqual(read(dir, 'redis_password'), before);
+    assert.notEqual(read(dir, 'jwt_secret'), 'kept-as-it-was');
+  });
+
+  it('should exit 64 with the usage for an unknown argument', async () => {
+    await assert.rejects(generate('--dri', freshDir()), (error: Error) => {
+      assert.equal((error as { code?: number }).code, 64);
+      assert.match(String((error as { stderr?: string }).stderr), /usage: secrets:generate/);
+      return true;
+    });
+  });
+});

@@ -1,0 +1,59 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { chownSync, cpSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { REPO_ROOT } from './compose-stack.ts';
+
+// `npm run config:check -- --compose` judges the api service exactly as docker-compose.yml would boot it:
+// production rules, Docker secrets, inside the api image.
+
+const run = promisify(execFile);
+const secretsDir = process.env.PDPL_SECRETS_DIR ?? join(REPO_ROOT, '.secrets');
+const scratch = mkdtempSync(join(tmpdir(), 'pdpl-config-check-'));
+after(async () => {
+  rmSync(scratch, { recursive: true, force: true });
+  // `compose run` creates the project's network and volumes even with --no-deps.
+  await run('docker', ['compose', '-p', 'pdpl-config-check', 'down', '--volumes'], { cwd: REPO_ROOT });
+});
+
+function configCheck(env: NodeJS.ProcessEnv = {}) {
+  return run('npm', ['run', '--silent', 'config:check', '--', '--compose', '--json'], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, COMPOSE_PROJECT_NAME: 'pdpl-config-check', ...env },
+  });
+}
+
+describe('config:check on the production compose service', () => {
+  it('should pass with the generated secrets', async () => {
+    const { stdout } = await configCheck();
+
+    assert.deepEqual(JSON.parse(stdout), { valid: true, environment: 'production', problems: [] });
+  });
+
+  it('should fail with exit 1, naming the setting and not the value, when a secret is a placeholder', async () => {
+    const weak = join(scratch, 'secrets');
+    cpSync(secretsDir, weak, { recursive: true });
+    // A copy belongs to whoever made it; the containers read through the secrets group, as with the originals.
+    for (const name of ['postgres_app_password', 'redis_password', 'jwt_secret']) {
+      chownSync(join(weak, name), -1, statSync(join(secretsDir, name)).gid);
+    }
+    writeFileSync(join(weak, 'jwt_secret'), 'changeme-changeme-changeme-changeme');
+
+    const failure = await configCheck({ PDPL_SECRETS_DIR: weak }).then(
+      () => assert.fail('expected config:check to fail'),
+      (error: { code?: number; stdout?: string }) => error,
+    );
+
+    assert.equal(failure.code, 1);
+    const report = JSON.parse(String(failure.stdout));
+    assert.equal(report.valid, false);
+    assert.deepEqual(
+      report.problems.map((problem: { env: string; message: string }) => `${problem.env}: ${problem.message}`),
+      ['JWT_SECRET: looks like a placeholder or a word'],
+    );
+    assert.doesNotMatch(String(failure.stdout), /changeme-changeme/);
+  });
+});
