@@ -19,7 +19,9 @@ function isOrigin(value: string): boolean {
   if (value === '*') return true;
   try {
     const url = new URL(value);
-    return (url.protocol === 'https:' || url.protocol === 'http:') && url.origin === value;
+    // A wildcard inside a host (https://*.example.vn) is no origin any browser sends.
+    const exact = !url.hostname.includes('*') && url.origin === value;
+    return (url.protocol === 'https:' || url.protocol === 'http:') && exact;
   } catch {
     return false;
   }

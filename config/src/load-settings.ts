@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { LoadOptions } from './load.js';
 import { loadConfig, peekSecretManagerSettings } from './load.js';
 import type { InfisicalSecretProvider } from './secret-providers/infisical.js';
@@ -32,6 +33,10 @@ export async function loadSettings(options: LoadOptions = {}): Promise<LoadedSet
   const managedSecrets = SETTINGS.filter((setting) => setting.sensitive && !setting.key.startsWith('secrets.'))
     .map((setting) => setting.env)
     .filter((name) => env[`${name}_FILE`] === undefined);
+
+  // Validate everything else before the client secret leaves the process: stand-ins fill the managed secrets.
+  const standIns = new Map(managedSecrets.map((name) => [name, randomBytes(48).toString('base64url')]));
+  loadConfig({ ...options, secretManagerValues: standIns });
 
   const provider = await InfisicalSecretProvider.connect(secrets.infisical);
   try {

@@ -3,6 +3,7 @@ import convict from 'convict';
 import type { Problem } from './config-error.js';
 import { ConfigError } from './config-error.js';
 import { registerFormats } from './formats.js';
+import { redactWhenPrinted } from './redact.js';
 import { checkRules } from './rules.js';
 import { schema } from './schema.js';
 import type { SettingInfo, Settings } from './settings.js';
@@ -18,11 +19,13 @@ registerFormats();
 //   2. the JSON file named by CONFIG_FILE, if any
 //   3. environment variables (in development also a `.env` file, which the real environment overrides)
 //   4. `<NAME>_FILE`: a file holding the value, as Docker secrets are mounted (secrets only)
-//   5. the secret manager (Infisical), when SECRETS_PROVIDER=infisical (load-with-secret-manager.ts)
+//   5. the secret manager (Infisical), when SECRETS_PROVIDER=infisical, for every secret not given as a file
+//      (load-settings.ts)
 // In production a secret may come only from 4 or 5: a plain variable leaks into `docker inspect`, /proc and crash
 // reports, and a config file gets copied around.
 
-export type Origin = 'config-file' | 'environment' | 'dotenv' | 'secret-file' | 'secret-manager';
+/** Where a secret was written in plain text. */
+export type Origin = 'config-file' | 'environment' | 'dotenv';
 
 export interface LoadOptions {
   /** The environment to read; the process's own when left out. Tests pass their own. */
@@ -35,7 +38,8 @@ export interface LoadOptions {
 
 interface Gathered {
   readonly values: Record<string, string>;
-  readonly origins: Map<SettingInfo, Origin>;
+  /** Secrets written in plain text, and where: production refuses them even where another source wins. */
+  readonly exposed: Map<SettingInfo, Origin>;
   readonly fileValues: Record<string, unknown> | undefined;
   readonly problems: Problem[];
 }
@@ -50,7 +54,6 @@ function gather(options: LoadOptions): Gathered {
   const realEnv = options.env ?? process.env;
   const problems: Problem[] = [];
   const values: Record<string, string> = {};
-  const origins = new Map<SettingInfo, Origin>();
 
   let fileValues: Record<string, unknown> | undefined;
   if (realEnv.CONFIG_FILE !== undefined) {
@@ -58,9 +61,10 @@ function gather(options: LoadOptions): Gathered {
     if ('values' in file) fileValues = file.values;
     else problems.push(problemFor(CONFIG_FILE_SETTING, file.message, file.fix));
   }
+  const exposed = new Map<SettingInfo, Origin>();
   for (const key of fileValues ? keysIn(fileValues) : []) {
     const setting = settingByKey(key);
-    if (setting) origins.set(setting, 'config-file');
+    if (setting?.sensitive) exposed.set(setting, 'config-file');
   }
 
   const environment = realEnv.ENVIRONMENT ?? (fileValues?.environment as string | undefined) ?? 'development';
@@ -73,11 +77,15 @@ function gather(options: LoadOptions): Gathered {
   }
 
   for (const setting of SETTINGS) {
-    const fromDotenv = realEnv[setting.env] === undefined && dotenv[setting.env] !== undefined;
-    const raw = fromDotenv ? dotenv[setting.env] : realEnv[setting.env];
     const fileVar = `${setting.env}_FILE`;
-    const file = realEnv[fileVar] ?? dotenv[fileVar];
+    // The real environment wins over .env as a whole: a variable or its _FILE there hides both in the file.
+    const fromDotenv = realEnv[setting.env] === undefined && realEnv[fileVar] === undefined;
+    const source = fromDotenv ? dotenv : realEnv;
+    const raw = source[setting.env];
+    const file = source[fileVar];
     const managed = options.secretManagerValues?.get(setting.env);
+    // A secret written in plain text is exposed wherever it sits, even where another source wins.
+    if (setting.sensitive && raw !== undefined) exposed.set(setting, fromDotenv ? 'dotenv' : 'environment');
 
     if (file !== undefined && !setting.sensitive) {
       const fix = `set ${setting.env} itself; only secrets are read from files`;
@@ -91,12 +99,10 @@ function gather(options: LoadOptions): Gathered {
     }
     if (managed !== undefined) {
       values[setting.env] = managed;
-      origins.set(setting, 'secret-manager');
     } else if (file !== undefined) {
       const result = readSecretFile(fileVar, file);
       if ('value' in result) {
         values[setting.env] = result.value;
-        origins.set(setting, 'secret-file');
       } else {
         problems.push(problemFor(setting, result.message, result.fix));
       }
@@ -106,17 +112,18 @@ function gather(options: LoadOptions): Gathered {
       );
     } else if (raw !== undefined) {
       values[setting.env] = raw;
-      origins.set(setting, fromDotenv ? 'dotenv' : 'environment');
     }
   }
-  return { values, origins, fileValues, problems };
+  return { values, exposed, fileValues, problems };
 }
 
 // Convict reports one line per problem as "<key>: <message>[: value was <json>]", masking sensitive values, and
 // "configuration param '<key>' not declared in the schema" for unknown keys.
 function convictProblems(error: Error): Problem[] {
   return error.message.split('\n').map((line) => {
-    const undeclared = /^configuration param '([^']+)' not declared in the schema$/.exec(line);
+    const undeclared =
+      /^configuration param '([^']+)' not declared in the schema$/.exec(line) ??
+      /^cannot find configuration param '([^']+)'/.exec(line);
     if (undeclared) {
       const fix = 'remove it from the config file, or correct its spelling';
       return { key: undeclared[1] as string, env: 'CONFIG_FILE', message: 'is not a setting', fix };
@@ -129,10 +136,25 @@ function convictProblems(error: Error): Problem[] {
   });
 }
 
-function secretOriginProblems(origins: Map<SettingInfo, Origin>): Problem[] {
+const RUNTIME_SETTING = (env: string): SettingInfo => ({ key: '(runtime)', env, sensitive: false, doc: '' });
+
+/** Debug switches that live outside the schema but open a production process up: a debugger port, debug logs. */
+function runtimeDebugProblems(env: Readonly<Record<string, string | undefined>>): Problem[] {
   const problems: Problem[] = [];
-  for (const [setting, origin] of origins) {
-    if (!setting.sensitive || origin === 'secret-file' || origin === 'secret-manager') continue;
+  if (/--(inspect|debug)/.test(env.NODE_OPTIONS ?? '')) {
+    const fix = 'remove --inspect from NODE_OPTIONS; a debugger port lets anyone who reaches it run code';
+    problems.push(problemFor(RUNTIME_SETTING('NODE_OPTIONS'), 'opens a debugger', fix));
+  }
+  if ((env.DEBUG ?? '').trim() !== '') {
+    const fix = 'unset DEBUG; debug output from libraries may print requests and credentials';
+    problems.push(problemFor(RUNTIME_SETTING('DEBUG'), 'turns on debug output', fix));
+  }
+  return problems;
+}
+
+function secretOriginProblems(exposed: Map<SettingInfo, Origin>): Problem[] {
+  const problems: Problem[] = [];
+  for (const [setting, origin] of exposed) {
     const where = origin === 'config-file' ? 'the config file' : 'a plain environment variable';
     const fix = `put the value in a secret file and set ${setting.env}_FILE to its path, or use the secret manager`;
     problems.push(problemFor(setting, `is a secret given in ${where}`, fix));
@@ -145,7 +167,7 @@ function secretOriginProblems(origins: Map<SettingInfo, Origin>): Problem[] {
  * Throws one ConfigError listing every problem found; no message ever contains a secret value.
  */
 export function loadConfig(options: LoadOptions = {}): Settings {
-  const { values, origins, fileValues, problems } = gather(options);
+  const { values, exposed, fileValues, problems } = gather(options);
 
   const config = convict(schema, { env: values, args: [] });
   let wellFormed = true;
@@ -158,7 +180,9 @@ export function loadConfig(options: LoadOptions = {}): Settings {
     problems.push(...convictProblems(error as Error));
   }
   const settings = config.getProperties() as Settings;
-  if (settings.environment === 'production') problems.push(...secretOriginProblems(origins));
+  if (settings.environment === 'production') {
+    problems.push(...secretOriginProblems(exposed), ...runtimeDebugProblems(options.env ?? process.env));
+  }
   // The rules read typed values, so they run once every value has its type; a setting already reported is not
   // judged again on the default that stood in for it.
   if (wellFormed) {
@@ -167,6 +191,7 @@ export function loadConfig(options: LoadOptions = {}): Settings {
   }
   if (problems.length > 0) throw new ConfigError(problems);
 
+  redactWhenPrinted(settings as unknown as Record<string, unknown>);
   return deepFreeze(settings);
 }
 

@@ -27,7 +27,14 @@ export function renderReference(): string {
   for (const setting of SETTINGS) {
     const section = setting.key.includes('.') ? (setting.key.split('.')[0] as string) : 'general';
     const secret = setting.sensitive ? ' **Secret**: from a `_FILE` or the secret manager in production.' : '';
-    const row = `| \`${setting.env}\` | \`${setting.key}\` | ${cell(formatOf(setting.key))} | ${defaultOf(setting.key)} | ${cell(setting.doc)}${secret} |`;
+    const columns = [
+      `\`${setting.env}\``,
+      `\`${setting.key}\``,
+      cell(formatOf(setting.key)),
+      defaultOf(setting.key),
+      `${cell(setting.doc)}${secret}`,
+    ];
+    const row = `| ${columns.join(' | ')} |`;
     sections.set(section, [...(sections.get(section) ?? []), row]);
   }
   const tables = [...sections].map(
@@ -41,8 +48,9 @@ export function renderReference(): string {
     '',
     'Sources, each overriding the ones before: the defaults below; the JSON file named by `CONFIG_FILE`;',
     'environment variables (in development also `.env`); `<VARIABLE>_FILE`, a file holding a secret;',
-    'the secret manager (`SECRETS_PROVIDER=infisical`). In production a secret may come only from a file',
-    'or the secret manager. `npm run config:check` validates the current environment.',
+    'the secret manager (`SECRETS_PROVIDER=infisical`), for every secret not given as a file. In production a',
+    'secret may come only from a file or the secret manager. `npm run config:check` validates the current',
+    'environment.',
     '',
     ...tables,
   ].join('\n');

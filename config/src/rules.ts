@@ -89,7 +89,33 @@ function insecureExtras(settings: Settings): Problem[] {
     const fix = 'list the exact origins of the web apps that call the API';
     problems.push(problem('cors.allowedOrigins', 'contains the wildcard *', fix));
   }
+  const local = settings.cors.allowedOrigins.filter(
+    (origin) => origin !== '*' && isLoopbackHost(new URL(origin).hostname),
+  );
+  if (local.length) {
+    const fix = 'remove development origins from production';
+    problems.push(problem('cors.allowedOrigins', `contains origins on this machine: ${local.join(', ')}`, fix));
+  }
+  const everyone = settings.server.trustedProxies.filter((proxy) => /^(0\.0\.0\.0\/0|::\/0|\*)$/.test(proxy));
+  if (everyone.length) {
+    const fix = "name the proxy's own address or network, e.g. the compose network's range";
+    problems.push(problem('server.trustedProxies', `trusts every address (${everyone.join(', ')})`, fix));
+  }
   return problems;
+}
+
+/**
+ * Infisical's client secret and every secret it returns cross this link: HTTPS whenever it leaves the machine or
+ * the platform's own internal network (plain HTTP only to this machine or a single-label service name).
+ */
+function secretManagerLink(settings: Settings): Problem[] {
+  const { provider, infisical } = settings.secrets;
+  if (provider !== 'infisical' || infisical.siteUrl === '') return [];
+  const url = new URL(infisical.siteUrl);
+  const local = isLoopbackHost(url.hostname) || !url.hostname.includes('.');
+  if (url.protocol === 'https:' || local) return [];
+  const fix = 'use https://, or the Infisical service name on the internal network';
+  return [problem('secrets.infisical.siteUrl', 'would send secrets in clear across a network', fix)];
 }
 
 /** Infisical needs all of its coordinates, in every environment, or the boot fails later and less clearly. */
@@ -128,5 +154,6 @@ export function checkRules(settings: Settings): Problem[] {
     ...logLevel(settings),
     ...reload(settings),
     ...insecureExtras(settings),
+    ...secretManagerLink(settings),
   ];
 }

@@ -30,6 +30,18 @@ function randomSecret(bytes: number): string {
   return randomBytes(bytes).toString('base64url');
 }
 
+/**
+ * A random value that also passes the schema's strength rules. Their heuristics (no words, no runs of consecutive
+ * characters) reject about one random value in tens of thousands; drawing again costs next to no entropy.
+ */
+function strongSecret(setting: string, bytes: number): string {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const value = randomSecret(bytes);
+    if (secretWeakness(setting, value) === undefined) return value;
+  }
+  throw new Error(`no generated value for ${setting} met the strength rules; the random source looks broken`);
+}
+
 /** Writes every platform secret that is missing (or all, with overwrite), each through a temp file and a rename. */
 export function generateSecretFiles({ dir, gid, overwrite }: GenerateOptions): GenerateResult {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
@@ -41,10 +53,7 @@ export function generateSecretFiles({ dir, gid, overwrite }: GenerateOptions): G
       result.kept.push(secret.file);
       continue;
     }
-    const value = randomSecret(secret.bytes);
-    // The generator must meet the bar the schema sets; a failure here is a bug, not bad luck.
-    const weakness = secretWeakness(secret.setting, value);
-    if (weakness) throw new Error(`generated ${secret.file} ${weakness}; refusing to write it`);
+    const value = strongSecret(secret.setting, secret.bytes);
     const temporary = `${target}.${process.pid}.tmp`;
     writeFileSync(temporary, value, { mode: 0o600, flag: 'wx' });
     chownSync(temporary, -1, gid);

@@ -11,7 +11,7 @@ import { FakeInfisical } from './fixtures/fake-infisical.ts';
 const dir = mkdtempSync(join(tmpdir(), 'pdpl-load-settings-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-const CLIENT_SECRET = 'cs-9a7d2e-machine-identity-secret-4b1f';
+const CLIENT_SECRET = 'f3c9a1d7e5b2-84c6-4e1a-9d7b-2c5e8f0a3b6d';
 const SECRETS = {
   DATABASE_PASSWORD: 'Vq7-pL2x+9Rk/Wm4=Tz8$Hn1@Bc6:Jd',
   REDIS_PASSWORD: 'Ys3-Fh8k+2Lp/Qw6=Xe9$Mr4@Ga7:Nt',
@@ -96,5 +96,25 @@ describe('loadSettings', () => {
 
     assert.equal(result.secretManager, undefined);
     assert.equal(result.settings.environment, 'development');
+  });
+});
+
+describe('loadSettings before connecting', () => {
+  it('should refuse a plain client secret in production without ever sending it', async () => {
+    const env: Record<string, string> = await productionEnvWithInfisical();
+    delete env.INFISICAL_CLIENT_SECRET_FILE;
+    env.INFISICAL_CLIENT_SECRET = CLIENT_SECRET;
+
+    const error = await loadSettings({ env }).then(
+      () => assert.fail('expected a rejection'),
+      (rejection: unknown) => rejection,
+    );
+
+    assert.ok(error instanceof ConfigError);
+    assert.deepEqual(
+      error.problems.map((problem) => problem.env),
+      ['INFISICAL_CLIENT_SECRET'],
+    );
+    assert.equal(fakes.at(-1)?.logins, 0, 'no login was attempted');
   });
 });

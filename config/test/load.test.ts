@@ -1,28 +1,14 @@
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { ConfigError, loadConfig, REDACTED, redactSettings } from '../src/index.ts';
+import { describe, it } from 'node:test';
+import { inspect } from 'node:util';
+import { loadConfig, REDACTED, redactSettings } from '../src/index.ts';
+import { problemsOf as problemsFor, scratchFolder } from './support.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'pdpl-config-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-function secretFile(name: string, content: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, content, { mode: 0o600 });
-  return path;
-}
-
-function problemsOf(env: Record<string, string>): string[] {
-  try {
-    loadConfig({ env });
-  } catch (error) {
-    assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${error}`);
-    return error.problems.map((problem) => `${problem.env}: ${problem.message}`);
-  }
-  return [];
-}
+const scratch = scratchFolder('config');
+const dir = scratch.path;
+const secretFile = scratch.file;
+const problemsOf = (env: Record<string, string>) => problemsFor({ env }, 'env');
 
 describe('loadConfig', () => {
   it('should boot development with zero configuration', () => {
@@ -74,19 +60,30 @@ describe('loadConfig', () => {
     const empty = secretFile('empty', '');
     const padded = secretFile('padded', 'secret\n\n');
 
-    assert.match(
-      problemsOf({ JWT_SECRET_FILE: join(dir, 'nope') })[0] ?? '',
-      /JWT_SECRET_FILE names .*nope, which does not exist/,
-    );
-    assert.match(problemsOf({ JWT_SECRET_FILE: empty })[0] ?? '', /which is empty/);
-    assert.match(problemsOf({ JWT_SECRET_FILE: padded })[0] ?? '', /surrounding white space/);
+    assert.deepEqual(problemsOf({ JWT_SECRET_FILE: join(dir, 'nope') }), [
+      'JWT_SECRET: the file named by JWT_SECRET_FILE does not exist',
+    ]);
+    assert.deepEqual(problemsOf({ JWT_SECRET_FILE: empty }), [
+      'JWT_SECRET: the file named by JWT_SECRET_FILE is empty',
+    ]);
+    assert.deepEqual(problemsOf({ JWT_SECRET_FILE: padded }), [
+      'JWT_SECRET: the file named by JWT_SECRET_FILE has white space around its value',
+    ]);
   });
 
-  it('should say a secret file cannot be read when its mode forbids it', { skip: process.getuid?.() === 0 }, () => {
-    const locked = secretFile('locked', 'secret');
-    chmodSync(locked, 0o000);
+  it('should never repeat the path, in case a secret was pasted where the path belongs', () => {
+    const pasted = 'Kx9-pasted-secret-instead-of-a-path';
 
-    assert.match(problemsOf({ JWT_SECRET_FILE: locked })[0] ?? '', /cannot be read/);
+    const problems = problemsOf({ JWT_SECRET_FILE: pasted });
+
+    assert.deepEqual(problems, ['JWT_SECRET: the file named by JWT_SECRET_FILE does not exist']);
+  });
+
+  it('should say a secret file cannot be read when the path is no readable file', () => {
+    // A folder where the file should be fails to read for root too, unlike a mode of 000.
+    assert.deepEqual(problemsOf({ JWT_SECRET_FILE: dir }), [
+      'JWT_SECRET: the file named by JWT_SECRET_FILE cannot be read',
+    ]);
   });
 
   it('should refuse a setting given both directly and through a file', () => {
@@ -147,5 +144,35 @@ describe('redactSettings', () => {
     assert.equal(redacted.database.password, REDACTED);
     assert.equal(redacted.jwt.secret, REDACTED);
     assert.equal(settings.database.password, 'database-secret-value', 'the settings themselves stay intact');
+  });
+});
+
+describe('settings when printed', () => {
+  it('should show no secret through JSON.stringify, inspect, String or template strings, at any depth', () => {
+    const secret = secretFile('printed', 'printed-secret-value-123456');
+    const settings = loadConfig({ env: { REDIS_PASSWORD_FILE: secret, DATABASE_PASSWORD_FILE: secret } });
+
+    const printed = [
+      JSON.stringify(settings),
+      JSON.stringify(settings.redis),
+      JSON.stringify({ wrapped: settings }),
+      inspect(settings, { depth: 10 }),
+      inspect(settings.database),
+      String(settings.redis),
+      `${settings.database}`,
+    ];
+
+    for (const text of printed) assert.ok(!text.includes('printed-secret-value'), text);
+    assert.match(JSON.stringify(settings.redis), /"password":"\[REDACTED\]"/);
+    assert.equal(settings.redis.password, 'printed-secret-value-123456', 'reading the value still works');
+    assert.deepEqual(Object.keys(settings.redis), [
+      'host',
+      'port',
+      'username',
+      'password',
+      'tls',
+      'caFile',
+      'connectTimeoutMs',
+    ]);
   });
 });

@@ -20,8 +20,24 @@ const LOOPBACK = [
   '0:0:0:0:0:0:0:1',
   '::',
   '::ffff:127.0.0.1',
+  '0177.0.0.1',
+  '0x7f000001',
+  '0x7f.1',
+  '017700000001',
+  '::ffff:7f00:1',
+  '0:0:0:0:0:ffff:7f00:1',
 ];
-const ELSEWHERE = ['postgres', 'redis', 'db.example.vn', '10.0.0.5', '172.18.0.2', '::ffff:10.0.0.1', '2001:db8::1'];
+const ELSEWHERE = [
+  'postgres',
+  'redis',
+  'db.example.vn',
+  '10.0.0.5',
+  '172.18.0.2',
+  '::ffff:10.0.0.1',
+  '2001:db8::1',
+  '0x0a.1',
+  '128.0.0.1',
+];
 
 describe('isLoopbackHost', () => {
   for (const host of LOOPBACK) {

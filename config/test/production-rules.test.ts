@@ -1,39 +1,27 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
 import { ConfigError, DEVELOPMENT_JWT_SECRET, loadConfig } from '../src/index.ts';
+import { problemsOf, scratchFolder } from './support.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'pdpl-prod-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-function file(name: string, content: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, content, { mode: 0o600 });
-  return path;
-}
+const scratch = scratchFolder('production');
+const dir = scratch.path;
+const file = scratch.file;
 
 const productionEnv = (): Record<string, string> => ({
   ENVIRONMENT: 'production',
   LOG_LEVEL: 'warn',
   DATABASE_HOST: 'postgres',
-  DATABASE_PASSWORD_FILE: file('db', 'Zq3-database-password-from-a-file'),
+  DATABASE_PASSWORD_FILE: file('db', 'Zq3-dKb8-Wm2v-Lp9x-Tc4n-Hf7q-Rs1y'),
   REDIS_HOST: 'redis',
-  REDIS_PASSWORD_FILE: file('redis', 'Zq3-redis-password-from-a-file'),
+  REDIS_PASSWORD_FILE: file('redis', 'Yb6-Nq2w-Jk8e-Pz3r-Vx5t-Gm9u-Ld4h'),
   JWT_SECRET_FILE: file('jwt', 'e2Jx6mQd9vT1sYw4kP7nR0aL3cF8hB5uZ2oG6iE9'),
 });
 
 function productionProblems(overrides: Record<string, string | undefined>): string[] {
   const env = { ...productionEnv(), ...overrides };
   for (const [name, value] of Object.entries(env)) if (value === undefined) delete env[name];
-  try {
-    loadConfig({ env: env as Record<string, string> });
-    return [];
-  } catch (error) {
-    assert.ok(error instanceof ConfigError);
-    return error.problems.map((problem) => `${problem.key}: ${problem.message}`);
-  }
+  return problemsOf({ env });
 }
 
 describe('production rules', () => {
@@ -90,7 +78,7 @@ describe('production rules', () => {
     const problems = productionProblems({
       DATABASE_PASSWORD_FILE: file('placeholder', 'changeme-changeme-changeme'),
       REDIS_PASSWORD_FILE: file('repeated', 'abababababababababababababababab'),
-      JWT_SECRET_FILE: file('short', 'Zq3-short-jwt-key-0123456789'),
+      JWT_SECRET_FILE: file('short', 'Zq3-short-jwt-k3y-8n2v5x'),
     });
 
     assert.deepEqual(problems, [
@@ -98,6 +86,66 @@ describe('production rules', () => {
       'redis.password: is too predictable (under 100 bits of entropy)',
       'jwt.secret: is shorter than 32 characters',
     ]);
+  });
+
+  it('should refuse secrets made of runs of consecutive characters or keyboard keys', () => {
+    const problems = productionProblems({
+      JWT_SECRET_FILE: file('alphabet', 'abcdefghijklmnopqrstuvwxyz0123456789ABCD'),
+      REDIS_PASSWORD_FILE: file('keyboard', 'Qm7!qwertyuiop-Zx8#Vb2$Nc5%'),
+    });
+
+    assert.deepEqual(problems, [
+      'redis.password: contains a run of consecutive characters or keyboard keys',
+      'jwt.secret: contains a run of consecutive characters or keyboard keys',
+    ]);
+  });
+
+  it('should refuse a plain secret in the environment even when the secret manager supplies it', () => {
+    const env = { ...productionEnv(), JWT_SECRET: 'uQ8-vX2k9Lp0aZ7wRt5yBn3mCd6fGh1jKs4e' };
+    delete (env as Record<string, string | undefined>).JWT_SECRET_FILE;
+
+    const problems = problemsOf({
+      env,
+      secretManagerValues: new Map([['JWT_SECRET', 'Hq5-Vc8x-Rn2m-Kw7p-Zt4b-Ly9d-Gf3s-Jn6a']]),
+    });
+
+    assert.deepEqual(problems, ['jwt.secret: is a secret given in a plain environment variable']);
+  });
+
+  it('should refuse a debugger port and debug output', () => {
+    const problems = productionProblems({
+      NODE_OPTIONS: '--max-old-space-size=512 --inspect=0.0.0.0:9229',
+      DEBUG: '*',
+    });
+
+    assert.deepEqual(problems, ['(runtime): opens a debugger', '(runtime): turns on debug output']);
+  });
+
+  it('should refuse CORS origins on this machine and proxies trusted from everywhere', () => {
+    const problems = productionProblems({
+      CORS_ALLOWED_ORIGINS: 'https://app.example.vn,http://localhost:5173',
+      TRUSTED_PROXIES: '172.18.0.0/16,0.0.0.0/0',
+    });
+
+    assert.deepEqual(problems, [
+      'cors.allowedOrigins: contains origins on this machine: http://localhost:5173',
+      'server.trustedProxies: trusts every address (0.0.0.0/0)',
+    ]);
+  });
+
+  it('should refuse Infisical over plain HTTP across a network, and allow it to a service name', () => {
+    const infisical = {
+      SECRETS_PROVIDER: 'infisical',
+      INFISICAL_CLIENT_ID: 'id',
+      INFISICAL_CLIENT_SECRET_FILE: file('client', 'f3c9a1d7e5b2-84c6-4e1a-9d7b-2c5e8f0a3b6d'),
+      INFISICAL_PROJECT_ID: 'project',
+    };
+
+    const remote = productionProblems({ ...infisical, INFISICAL_SITE_URL: 'http://infisical.example.vn' });
+    const internal = productionProblems({ ...infisical, INFISICAL_SITE_URL: 'http://infisical:8080' });
+
+    assert.deepEqual(remote, ['secrets.infisical.siteUrl: would send secrets in clear across a network']);
+    assert.deepEqual(internal, []);
   });
 
   it('should refuse one secret used for two purposes, naming both and neither value', () => {
@@ -144,7 +192,7 @@ describe('production rules', () => {
     const problems = productionProblems({ JWT_SECRET_FILE: join(dir, 'missing') });
 
     assert.equal(problems.length, 1);
-    assert.match(problems[0] ?? '', /^jwt\.secret: JWT_SECRET_FILE names .*missing, which does not exist$/);
+    assert.equal(problems[0], 'jwt.secret: the file named by JWT_SECRET_FILE does not exist');
   });
 
   it('should not be fooled into accepting a plain secret by ENVIRONMENT coming from a file', () => {

@@ -1,30 +1,11 @@
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { after, describe, it } from 'node:test';
-import { ConfigError, loadConfig } from '../src/index.ts';
+import { describe, it } from 'node:test';
+import { loadConfig } from '../src/index.ts';
+import { NO_DOTENV, problemsOf as problemsFor, scratchFolder } from './support.ts';
 
-const dir = mkdtempSync(join(tmpdir(), 'pdpl-sources-'));
-after(() => rmSync(dir, { recursive: true, force: true }));
-
-function file(name: string, content: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, content, { mode: 0o600 });
-  return path;
-}
-
-const noDotenv = join(dir, 'no-such.env');
-
-function problemsOf(env: Record<string, string>, dotenvPath = noDotenv): string[] {
-  try {
-    loadConfig({ env, dotenvPath });
-    return [];
-  } catch (error) {
-    assert.ok(error instanceof ConfigError);
-    return error.problems.map((problem) => `${problem.key}: ${problem.message}`);
-  }
-}
+const scratch = scratchFolder('sources');
+const file = scratch.file;
+const problemsOf = (env: Record<string, string>, dotenvPath = NO_DOTENV) => problemsFor({ env, dotenvPath });
 
 describe('configuration sources', () => {
   it('should layer defaults, the config file, variables and secret files in that order', () => {
@@ -36,7 +17,7 @@ describe('configuration sources', () => {
 
     const settings = loadConfig({
       env: { CONFIG_FILE: config, DATABASE_NAME: 'from_env', DATABASE_PASSWORD_FILE: password },
-      dotenvPath: noDotenv,
+      dotenvPath: NO_DOTENV,
     });
 
     assert.equal(settings.server.port, 4000, 'the file beats the default');
@@ -53,13 +34,32 @@ describe('configuration sources', () => {
   });
 
   it('should say where a config file is broken without quoting it', () => {
-    const config = file('broken.json', '{"database": {"password": "hunter2-very-secret" ');
+    // Unquoted, so that JSON.parse's own message would quote the text around it.
+    const config = file('broken.json', '{"database": {"password": hunter2-very-secret}}');
 
     const problems = problemsOf({ CONFIG_FILE: config });
 
     assert.equal(problems.length, 1);
     assert.match(problems[0] ?? '', /is not valid JSON/);
     assert.doesNotMatch(problems[0] ?? '', /hunter2/);
+  });
+
+  it('should refuse dotted keys in the config file, which convict would silently ignore', () => {
+    const config = file('dotted.json', JSON.stringify({ 'server.port': 4444 }));
+
+    const problems = problemsOf({ CONFIG_FILE: config });
+
+    assert.equal(problems.length, 1);
+    assert.match(problems[0] ?? '', /uses dotted keys: server\.port/);
+  });
+
+  it('should let a _FILE in the real environment hide the same secret in .env', () => {
+    const dotenv = file('secret.env', 'JWT_SECRET=from-the-dotenv-file-0123456789abcdef\n');
+    const secret = file('jwt', 'from-the-real-environment-file-0123456789');
+
+    const settings = loadConfig({ env: { JWT_SECRET_FILE: secret }, dotenvPath: dotenv });
+
+    assert.equal(settings.jwt.secret, 'from-the-real-environment-file-0123456789');
   });
 
   it('should read .env in development, with the real environment winning', () => {
@@ -93,20 +93,22 @@ describe('configuration sources', () => {
     assert.ok(problems.includes('redis.password: is a secret given in the config file'), problems.join('\n'));
   });
 
-  it('should refuse a list of origins with a path or without a scheme', () => {
-    const problems = problemsOf({ CORS_ALLOWED_ORIGINS: 'https://app.example.vn, app.example.vn, https://x.vn/path' });
+  it('should refuse a list of origins with a path, without a scheme, or with a wildcard host', () => {
+    const problems = problemsOf({
+      CORS_ALLOWED_ORIGINS: 'https://app.example.vn, app.example.vn, https://x.vn/path, https://*.example.vn',
+    });
 
     assert.equal(problems.length, 1);
     assert.match(
       problems[0] ?? '',
-      /cors\.allowedOrigins: must list origins .*not: app\.example\.vn, https:\/\/x\.vn\/path/,
+      /cors\.allowedOrigins: must list origins .*not: app\.example\.vn, https:\/\/x\.vn\/path, https:\/\/\*\.example\.vn/,
     );
   });
 
   it('should read a list of origins', () => {
     const settings = loadConfig({
       env: { CORS_ALLOWED_ORIGINS: 'https://app.example.vn, http://localhost:5173' },
-      dotenvPath: noDotenv,
+      dotenvPath: NO_DOTENV,
     });
 
     assert.deepEqual(settings.cors.allowedOrigins, ['https://app.example.vn', 'http://localhost:5173']);

@@ -21,7 +21,11 @@ try {
   process.stdout.write(json ? `${JSON.stringify(report)}\n` : `config:check: valid (${settings.environment})\n`);
 } catch (error) {
   if (!(error instanceof ConfigError) && !(error instanceof InfisicalError)) throw error;
-  const problems = error instanceof ConfigError ? error.problems : [{ key: 'secrets', message: error.message }];
+  const fix = 'see docs/infisical-contract.md';
+  const problems =
+    error instanceof ConfigError
+      ? error.problems
+      : [{ key: 'secrets.infisical', env: 'INFISICAL_*', message: error.message, fix }];
   const report = { valid: false, problems };
   process.stdout.write(json ? `${JSON.stringify(report)}\n` : `config:check: ${error.message}\n`);
   process.exitCode = EXIT_INVALID_CONFIG;

@@ -22,7 +22,21 @@ export function readConfigFile(path: string): ConfigFileResult {
   if (!parsed || typeof parsed !== 'object' || Array.isArray(parsed)) {
     return { message: `names ${path}, which does not hold a JSON object`, fix: 'shape it like the schema' };
   }
+  // Convict would silently ignore {"server.port": 4000}; nesting is the only spelling it reads.
+  const dotted = dottedNames(parsed as Record<string, unknown>);
+  if (dotted.length) {
+    const fix = 'nest them as objects, e.g. {"server": {"port": 4000}}';
+    return { message: `names ${path}, which uses dotted keys: ${dotted.join(', ')}`, fix };
+  }
   return { values: parsed as Record<string, unknown> };
+}
+
+function dottedNames(values: Record<string, unknown>): string[] {
+  return Object.entries(values).flatMap(([name, value]) => {
+    const nested = value && typeof value === 'object' && !Array.isArray(value);
+    const inner = nested ? dottedNames(value as Record<string, unknown>) : [];
+    return name.includes('.') ? [name, ...inner] : inner;
+  });
 }
 
 /** Dotted keys of every leaf the file sets, e.g. `database.password`. */
