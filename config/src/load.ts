@@ -50,10 +50,65 @@ function problemFor(setting: SettingInfo, message: string, fix: string): Problem
   return { key: setting.key, env: setting.env, message, fix };
 }
 
+interface SettingSource {
+  readonly realEnv: Readonly<Record<string, string | undefined>>;
+  readonly dotenv: Record<string, string>;
+  readonly managed: ReadonlyMap<string, string> | undefined;
+}
+
+/** One setting's value from the environment, .env, its _FILE or the secret manager; or the problem with it. */
+function resolveSetting(setting: SettingInfo, { realEnv, dotenv, managed }: SettingSource) {
+  const fileVar = `${setting.env}_FILE`;
+  // The real environment wins over .env as a whole: a variable or its _FILE there hides both in the file.
+  const fromDotenv = realEnv[setting.env] === undefined && realEnv[fileVar] === undefined;
+  const source = fromDotenv ? dotenv : realEnv;
+  const raw = source[setting.env];
+  const file = source[fileVar];
+  // A secret written in plain text is exposed wherever it sits, even where another source wins.
+  const exposedIn: Origin | undefined =
+    setting.sensitive && raw !== undefined ? (fromDotenv ? 'dotenv' : 'environment') : undefined;
+  const outcome = (result: { value?: string; problem?: Problem }) => ({ ...result, exposedIn });
+
+  if (file !== undefined && !setting.sensitive) {
+    const fix = `set ${setting.env} itself; only secrets are read from files`;
+    return outcome({ problem: problemFor(setting, `is not a secret, but ${fileVar} is set`, fix) });
+  }
+  if (raw !== undefined && file !== undefined) {
+    const fix = `keep one of ${setting.env} and ${fileVar}`;
+    return outcome({ problem: problemFor(setting, 'is set twice, directly and through a file', fix) });
+  }
+  const fromManager = managed?.get(setting.env);
+  if (fromManager !== undefined) return outcome({ value: fromManager });
+  if (file !== undefined) {
+    const result = readSecretFile(fileVar, file);
+    return outcome(
+      'value' in result ? { value: result.value } : { problem: problemFor(setting, result.message, result.fix) },
+    );
+  }
+  if (raw !== undefined && raw.trim() === '') {
+    const fix = `unset ${setting.env} to use the default, or give a value`;
+    return outcome({ problem: problemFor(setting, 'is set but empty', fix) });
+  }
+  return outcome({ value: raw });
+}
+
+/** The .env file's variables, in development only; it may not set ENVIRONMENT, since it is read because of it. */
+function developmentDotenv(environment: string, options: LoadOptions, problems: Problem[]): Record<string, string> {
+  if (environment !== 'development') return {};
+  const dotenv = readDotenv(options.dotenvPath ?? join(process.cwd(), '.env'));
+  if (dotenv.ENVIRONMENT !== undefined) {
+    const setting = settingByKey('environment') as SettingInfo;
+    problems.push(problemFor(setting, 'is set in the .env file', 'set ENVIRONMENT in the real environment instead'));
+    delete dotenv.ENVIRONMENT;
+  }
+  return dotenv;
+}
+
 function gather(options: LoadOptions): Gathered {
   const realEnv = options.env ?? process.env;
   const problems: Problem[] = [];
   const values: Record<string, string> = {};
+  const exposed = new Map<SettingInfo, Origin>();
 
   let fileValues: Record<string, unknown> | undefined;
   if (realEnv.CONFIG_FILE !== undefined) {
@@ -61,58 +116,22 @@ function gather(options: LoadOptions): Gathered {
     if ('values' in file) fileValues = file.values;
     else problems.push(problemFor(CONFIG_FILE_SETTING, file.message, file.fix));
   }
-  const exposed = new Map<SettingInfo, Origin>();
   for (const key of fileValues ? keysIn(fileValues) : []) {
     const setting = settingByKey(key);
     if (setting?.sensitive) exposed.set(setting, 'config-file');
   }
 
   const environment = realEnv.ENVIRONMENT ?? (fileValues?.environment as string | undefined) ?? 'development';
-  const dotenv = environment === 'development' ? readDotenv(options.dotenvPath ?? join(process.cwd(), '.env')) : {};
-  // The file is read because the environment is development: it cannot be allowed to say otherwise.
-  if (dotenv.ENVIRONMENT !== undefined) {
-    const setting = settingByKey('environment') as SettingInfo;
-    problems.push(problemFor(setting, 'is set in the .env file', 'set ENVIRONMENT in the real environment instead'));
-    delete dotenv.ENVIRONMENT;
-  }
-
+  const dotenv = developmentDotenv(environment, options, problems);
   for (const setting of SETTINGS) {
-    const fileVar = `${setting.env}_FILE`;
-    // The real environment wins over .env as a whole: a variable or its _FILE there hides both in the file.
-    const fromDotenv = realEnv[setting.env] === undefined && realEnv[fileVar] === undefined;
-    const source = fromDotenv ? dotenv : realEnv;
-    const raw = source[setting.env];
-    const file = source[fileVar];
-    const managed = options.secretManagerValues?.get(setting.env);
-    // A secret written in plain text is exposed wherever it sits, even where another source wins.
-    if (setting.sensitive && raw !== undefined) exposed.set(setting, fromDotenv ? 'dotenv' : 'environment');
-
-    if (file !== undefined && !setting.sensitive) {
-      const fix = `set ${setting.env} itself; only secrets are read from files`;
-      problems.push(problemFor(setting, `is not a secret, but ${fileVar} is set`, fix));
-      continue;
-    }
-    if (raw !== undefined && file !== undefined) {
-      const fix = `keep one of ${setting.env} and ${fileVar}`;
-      problems.push(problemFor(setting, 'is set twice, directly and through a file', fix));
-      continue;
-    }
-    if (managed !== undefined) {
-      values[setting.env] = managed;
-    } else if (file !== undefined) {
-      const result = readSecretFile(fileVar, file);
-      if ('value' in result) {
-        values[setting.env] = result.value;
-      } else {
-        problems.push(problemFor(setting, result.message, result.fix));
-      }
-    } else if (raw !== undefined && raw.trim() === '') {
-      problems.push(
-        problemFor(setting, 'is set but empty', `unset ${setting.env} to use the default, or give a value`),
-      );
-    } else if (raw !== undefined) {
-      values[setting.env] = raw;
-    }
+    const { value, problem, exposedIn } = resolveSetting(setting, {
+      realEnv,
+      dotenv,
+      managed: options.secretManagerValues,
+    });
+    if (exposedIn) exposed.set(setting, exposedIn);
+    if (problem) problems.push(problem);
+    else if (value !== undefined) values[setting.env] = value;
   }
   return { values, exposed, fileValues, problems };
 }
