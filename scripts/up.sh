@@ -11,4 +11,4 @@ if ! docker compose up --detach --wait --wait-timeout 180; then
 fi
 port=${PDPL_HTTPS_PORT:-443}
 log "up: https://localhost:${port}/ (CA certificate: ${PDPL_SECRETS_DIR:-.secrets}/tls/ca.crt)"
-log "create the first user with: npm run user:create -- --email you@example.com"
+log "no users yet? create the first with: npm run user:create -- --email you@example.com"

@@ -26,8 +26,9 @@ docker compose ps --status running --services | grep -qx api || fail "the api se
 run_in_api() { docker compose exec -T api node dist/cli/create-user.js --email "$email"; }
 
 if [[ -t 0 ]]; then
-  read -rsp "Password for $email: " password && echo >&2
-  read -rsp "Repeat the password: " again && echo >&2
+  # IFS= keeps spaces at either end: they are part of the password, as they are when it is piped in.
+  IFS= read -rsp "Password for $email: " password && echo >&2
+  IFS= read -rsp "Repeat the password: " again && echo >&2
   [[ $password == "$again" ]] || fail "the two passwords differ"
   printf '%s\n' "$password" | run_in_api
 else

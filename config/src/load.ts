@@ -188,6 +188,11 @@ function secretOriginProblems(exposed: Map<SettingInfo, Origin>): Problem[] {
 export function loadConfig(options: LoadOptions = {}): Settings {
   const { values, exposed, fileValues, problems } = gather(options);
 
+  // Production's own default: the schema's info would be refused there, with nothing for the operator to fix.
+  const production = (values.ENVIRONMENT ?? (fileValues?.environment as string | undefined)) === 'production';
+  const fileLevel = (fileValues?.log as Record<string, unknown> | undefined)?.level;
+  if (production && values.LOG_LEVEL === undefined && fileLevel === undefined) values.LOG_LEVEL = 'warn';
+
   const config = convict(schema, { env: values, args: [] });
   let wellFormed = true;
   try {

@@ -54,7 +54,7 @@ function requiredSecret(settings: Settings, key: 'database.password' | 'redis.pa
   ];
 }
 
-const GENERATE = 'generate one with `npm run secrets:generate`';
+const GENERATE = 'replace it with a generated one (README.md, "Rotating a secret")';
 
 /** Every secret must look machine-made: not a placeholder, long enough, varied enough, and used for one purpose. */
 function secretStrength(settings: Settings): Problem[] {

@@ -33,7 +33,7 @@ export const schema = {
       env: 'RELOAD',
     },
     trustedProxies: {
-      doc: 'Addresses or CIDR ranges of proxies whose X-Forwarded-For and X-Forwarded-Proto the API believes.',
+      doc: 'Proxies (addresses or CIDR ranges) whose X-Forwarded-* headers the API believes. Not yet used (issue #4).',
       format: 'string-list',
       default: [] as string[],
       env: 'TRUSTED_PROXIES',
@@ -47,7 +47,7 @@ export const schema = {
   },
   log: {
     level: {
-      doc: 'Lowest level written. Production accepts warn, error or fatal (checklist 2.1).',
+      doc: 'Lowest level written; warn when unset in production, which accepts warn, error or fatal (checklist 2.1).',
       format: LOG_LEVELS,
       default: 'info' as (typeof LOG_LEVELS)[number],
       env: 'LOG_LEVEL',
@@ -171,19 +171,19 @@ export const schema = {
   },
   cookies: {
     secure: {
-      doc: 'Send cookies over HTTPS only. Production refuses false.',
+      doc: 'Send cookies over HTTPS only. Production refuses false. No cookie is set yet (issue #4).',
       format: 'strict-boolean',
       default: true,
       env: 'COOKIE_SECURE',
     },
     sameSite: {
-      doc: 'SameSite attribute of the refresh-token cookie. Production refuses none.',
+      doc: 'SameSite attribute of the refresh-token cookie. Production refuses none. Not yet used (issue #4).',
       format: SAME_SITE_VALUES,
       default: 'strict' as (typeof SAME_SITE_VALUES)[number],
       env: 'COOKIE_SAME_SITE',
     },
     domain: {
-      doc: 'Domain attribute of cookies. Empty: the exact host that set them, which is the safest.',
+      doc: 'Domain attribute of cookies. Empty: the exact host that set them, the safest. Not yet used (issue #4).',
       format: String,
       default: '',
       env: 'COOKIE_DOMAIN',
@@ -191,7 +191,7 @@ export const schema = {
   },
   cors: {
     allowedOrigins: {
-      doc: 'Origins (scheme://host[:port], comma-separated) whose browsers may call the API. Empty: none.',
+      doc: 'Origins (scheme://host[:port], comma-separated) allowed to call the API. Not yet enforced (issue #4).',
       format: 'origin-list',
       default: [] as string[],
       env: 'CORS_ALLOWED_ORIGINS',
@@ -199,25 +199,25 @@ export const schema = {
   },
   rateLimit: {
     max: {
-      doc: 'Requests a client may make in a window on routes without a stricter limit.',
+      doc: 'Requests a client may make in a window on routes without a stricter limit. Not yet enforced (issue #4).',
       format: 'positive-int',
       default: 300,
       env: 'RATE_LIMIT_MAX',
     },
     windowSeconds: {
-      doc: 'Length of the general rate-limit window, in seconds.',
+      doc: 'Length of the general rate-limit window, in seconds. Not yet enforced (issue #4).',
       format: 'positive-int',
       default: 60,
       env: 'RATE_LIMIT_WINDOW_SECONDS',
     },
     authMax: {
-      doc: 'Login or refresh attempts a client address, or an account, may make in an auth window.',
+      doc: 'Login or refresh attempts a client address or an account may make per window. Not yet enforced (issue #4).',
       format: 'positive-int',
       default: 10,
       env: 'RATE_LIMIT_AUTH_MAX',
     },
     authWindowSeconds: {
-      doc: 'Length of the auth rate-limit window, in seconds.',
+      doc: 'Length of the auth rate-limit window, in seconds. Not yet enforced (issue #4).',
       format: 'positive-int',
       default: 300,
       env: 'RATE_LIMIT_AUTH_WINDOW_SECONDS',
@@ -225,7 +225,7 @@ export const schema = {
   },
   telemetry: {
     metricsEnabled: {
-      doc: 'Serve Prometheus metrics at /metrics (reachable on the internal network only).',
+      doc: 'Serve Prometheus metrics at /metrics (internal network only). No metrics endpoint exists yet.',
       format: 'strict-boolean',
       default: true,
       env: 'METRICS_ENABLED',
@@ -233,13 +233,13 @@ export const schema = {
   },
   backups: {
     dir: {
-      doc: 'Folder the backup job writes PostgreSQL and Redis backups into.',
+      doc: 'Folder the backup job writes PostgreSQL and Redis backups into. No backup job exists yet.',
       format: 'non-empty-string',
       default: '/var/backups/pdpl',
       env: 'BACKUP_DIR',
     },
     retentionDays: {
-      doc: 'Days a backup is kept before the backup job deletes it.',
+      doc: 'Days a backup is kept before the backup job deletes it. No backup job exists yet.',
       format: 'positive-int',
       default: 14,
       env: 'BACKUP_RETENTION_DAYS',

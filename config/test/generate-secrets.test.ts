@@ -84,7 +84,7 @@ describe('secrets:generate', () => {
   it('should exit 64 with the usage for an unknown argument', async () => {
     await assert.rejects(generate('--dri', freshDir()), (error: Error) => {
       assert.equal((error as { code?: number }).code, 64);
-      assert.match(String((error as { stderr?: string }).stderr), /usage: secrets:generate/);
+      assert.match(String((error as { stderr?: string }).stderr), /usage: npm run secrets:generate/);
       return true;
     });
   });

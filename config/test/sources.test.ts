@@ -124,3 +124,17 @@ describe('configuration sources', () => {
     ]);
   });
 });
+
+describe('production log level', () => {
+  it('should default to warn in production, where info would be refused', () => {
+    const problems = problemsFor({ env: { ENVIRONMENT: 'production' } });
+
+    assert.ok(!problems.some((problem) => problem.startsWith('log.level')), problems.join('\n'));
+  });
+
+  it('should still refuse info when it is asked for', () => {
+    const problems = problemsFor({ env: { ENVIRONMENT: 'production', LOG_LEVEL: 'info' } });
+
+    assert.ok(problems.includes('log.level: is "info", which logs too much for production'), problems.join('\n'));
+  });
+});

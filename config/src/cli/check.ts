@@ -6,11 +6,18 @@ import { InfisicalError } from '../secret-providers/infisical-error.js';
 // `npm run config:check [-- --json]`: validates the current environment without starting anything.
 // Exit 0 when valid, 1 when not, 64 for unknown arguments.
 
+const USAGE = 'usage: npm run config:check [-- --json] [-- --compose]   (exit 0 valid, 1 invalid)';
+
 let json = false;
 try {
-  json = parseArgs({ options: { json: { type: 'boolean' } }, strict: true }).values.json === true;
+  const { values } = parseArgs({ options: { json: { type: 'boolean' }, help: { type: 'boolean' } }, strict: true });
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    process.exit(0);
+  }
+  json = values.json === true;
 } catch (error) {
-  process.stderr.write(`config:check: ${(error as Error).message}\nusage: config:check [--json]\n`);
+  process.stderr.write(`config:check: ${(error as Error).message}\n${USAGE}\n`);
   process.exit(64);
 }
 

@@ -6,14 +6,19 @@ import { generateSecretFiles } from '../secret-files.js';
 // Docker secrets. Prints file names only, never values. Exit 0, or 64 for bad arguments, 1 when writing fails.
 // Issue #3: writing the secrets into Infisical instead of files is not built yet.
 
-const USAGE = 'usage: secrets:generate [--dir DIR] [--force]   (DIR defaults to $PDPL_SECRETS_DIR or .secrets)';
+const USAGE = 'usage: npm run secrets:generate [-- --dir DIR] [-- --force]   (DIR: $PDPL_SECRETS_DIR or .secrets)';
 
-let values: { dir?: string | undefined; force?: boolean | undefined };
+let values: { dir?: string | undefined; force?: boolean | undefined; help?: boolean | undefined };
 try {
-  ({ values } = parseArgs({ options: { dir: { type: 'string' }, force: { type: 'boolean' } }, strict: true }));
+  const options = { dir: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean' } } as const;
+  ({ values } = parseArgs({ options, strict: true }));
 } catch (error) {
   process.stderr.write(`secrets:generate: ${(error as Error).message}\n${USAGE}\n`);
   process.exit(64);
+}
+if (values.help) {
+  process.stdout.write(`${USAGE}\n`);
+  process.exit(0);
 }
 
 const dir = resolve(values.dir ?? process.env.PDPL_SECRETS_DIR ?? '.secrets');
@@ -26,8 +31,14 @@ if (!Number.isInteger(gid) || gid < 0) {
 }
 
 try {
-  const { created } = generateSecretFiles({ dir, gid, overwrite: values.force === true });
+  const { created, kept } = generateSecretFiles({ dir, gid, overwrite: values.force === true });
   for (const name of created) process.stdout.write(`${name}\n`);
+  if (kept.length)
+    process.stderr.write(`secrets:generate: kept ${kept.join(', ')} (they exist; --force replaces them)\n`);
+  if (values.force && created.some((name) => name.startsWith('postgres_'))) {
+    // The database keeps the passwords it was initialised with; a new file alone locks the API out.
+    process.stderr.write('secrets:generate: PostgreSQL passwords changed: see README.md, "Rotating a secret"\n');
+  }
 } catch (error) {
   process.stderr.write(`secrets:generate: FAIL: ${(error as Error).message}\n`);
   process.exitCode = 1;

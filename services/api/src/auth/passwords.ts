@@ -6,7 +6,21 @@ import type { Settings } from '@pdpl/config';
 // which is the runtime of our images.
 const ARGON2ID = 2; // Algorithm.Argon2id, a const enum that isolated modules cannot import
 
+/** Limits shared by login's schema and create-user, so no account is made that login would refuse. */
 export const MIN_PASSWORD_LENGTH = 12;
+export const MAX_PASSWORD_LENGTH = 1024;
+const MIN_DISTINCT_CHARACTERS = 5;
+
+/** Why a new password is refused, or undefined when it is acceptable. */
+export function passwordProblem(password: string): string | undefined {
+  const length = [...password].length;
+  if (length < MIN_PASSWORD_LENGTH) return `must be at least ${MIN_PASSWORD_LENGTH} characters`;
+  if (length > MAX_PASSWORD_LENGTH) return `must be at most ${MAX_PASSWORD_LENGTH} characters`;
+  if (new Set(password).size < MIN_DISTINCT_CHARACTERS) {
+    return `must use at least ${MIN_DISTINCT_CHARACTERS} different characters`;
+  }
+  return undefined;
+}
 
 /** argon2id hashing with the cost set in configuration (PASSWORD_MEMORY_COST_KIB and friends). */
 export class Passwords {

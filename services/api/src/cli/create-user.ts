@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import pg from 'pg';
 import { isEmail } from '../auth/email.js';
-import { MIN_PASSWORD_LENGTH, Passwords } from '../auth/passwords.js';
+import { Passwords, passwordProblem } from '../auth/passwords.js';
 import { connectionOptions } from '../db/pool.js';
 import { UserExistsError, UserStore } from '../db/users.js';
 import { readSecretLine } from './read-secret.js';
@@ -26,9 +26,8 @@ function parseEmail(): string {
 await runCli('create-user', async (settings) => {
   const email = parseEmail();
   const password = await readSecretLine(`Password for ${email}: `);
-  if (password.length < MIN_PASSWORD_LENGTH) {
-    throw new UsageError(`the password must be at least ${MIN_PASSWORD_LENGTH} characters (read from standard input)`);
-  }
+  const problem = passwordProblem(password);
+  if (problem) throw new UsageError(`the password ${problem} (read from standard input)`);
 
   const client = new pg.Client(connectionOptions(settings));
   await client.connect();

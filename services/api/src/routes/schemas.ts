@@ -1,4 +1,5 @@
 import { EMAIL_MAX_LENGTH, EMAIL_PATTERN } from '../auth/email.js';
+import { MAX_PASSWORD_LENGTH } from '../auth/passwords.js';
 
 // JSON schemas shared by the routes. Every object is closed (additionalProperties: false): unknown fields are
 // rejected, not silently dropped.
@@ -9,7 +10,7 @@ export const credentialsBody = {
   required: ['email', 'password'],
   properties: {
     email: { type: 'string', pattern: EMAIL_PATTERN, maxLength: EMAIL_MAX_LENGTH },
-    password: { type: 'string', minLength: 1, maxLength: 1024 },
+    password: { type: 'string', minLength: 1, maxLength: MAX_PASSWORD_LENGTH },
   },
 } as const;
 

@@ -110,4 +110,14 @@ describe('create-user', () => {
     assert.match(short.stderr, /at least 12 characters/);
     assert.equal(absent.code, 64);
   });
+
+  it('should exit 64 for a password login would refuse or that is trivially guessed', async () => {
+    const long = await cli('create-user.ts', ['--email', 'third@example.com'], { input: `${'ab1'.repeat(400)}\n` });
+    const uniform = await cli('create-user.ts', ['--email', 'third@example.com'], { input: 'aaaaaaaaaaaa\n' });
+
+    assert.equal(long.code, 64);
+    assert.match(long.stderr, /at most 1024 characters/);
+    assert.equal(uniform.code, 64);
+    assert.match(uniform.stderr, /at least 5 different characters/);
+  });
 });

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { loadConfig } from '@pdpl/config';
-import { Passwords } from '../../src/auth/passwords.ts';
+import { Passwords, passwordProblem } from '../../src/auth/passwords.ts';
 
 const settings = loadConfig({
   env: { ENVIRONMENT: 'test', PASSWORD_MEMORY_COST_KIB: '8192', PASSWORD_TIME_COST: '3', PASSWORD_PARALLELISM: '1' },
@@ -27,5 +27,17 @@ describe('Passwords', () => {
 
     assert.equal(await passwords.verify(undefined, 'anything at all'), false);
     assert.match(decoy, /^\$argon2id\$v=19\$m=8192,t=3,p=1\$/, 'the decoy costs what a real hash costs');
+  });
+});
+
+describe('passwordProblem', () => {
+  it('should accept a long enough, varied password, spaces included', () => {
+    assert.equal(passwordProblem('  Spacey-Password-123  '), undefined);
+  });
+
+  it('should refuse what login would refuse or what is trivially guessed', () => {
+    assert.equal(passwordProblem('short'), 'must be at least 12 characters');
+    assert.equal(passwordProblem(`${'x'.repeat(1025)}abcd`), 'must be at most 1024 characters');
+    assert.equal(passwordProblem('aaaaaaaaaaaa'), 'must use at least 5 different characters');
   });
 });
