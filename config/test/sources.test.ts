@@ -99,10 +99,8 @@ describe('configuration sources', () => {
     });
 
     assert.equal(problems.length, 1);
-    assert.match(
-      problems[0] ?? '',
-      /cors\.allowedOrigins: must list origins .*not: app\.example\.vn, https:\/\/x\.vn\/path, https:\/\/\*\.example\.vn/,
-    );
+    assert.match(problems[0] ?? '', /^cors\.allowedOrigins: must list origins /);
+    assert.ok(problems[0]?.includes('not: app.example.vn, https://x.vn/path, https://*.example.vn:'), problems[0]);
   });
 
   it('should read a list of origins', () => {
