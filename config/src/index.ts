@@ -3,7 +3,7 @@ export { ConfigError, EXIT_INVALID_CONFIG, formatProblem } from './config-error.
 export type { LoadOptions } from './load.js';
 export { loadConfig } from './load.js';
 export type { LoadedSettings } from './load-settings.js';
-export { loadSettings } from './load-settings.js';
+export { isConfigurationFailure, loadSettings } from './load-settings.js';
 export { REDACTED, redactSettings } from './redact.js';
 export { checkRules } from './rules.js';
 export { DEVELOPMENT_JWT_SECRET, schema } from './schema.js';

@@ -1,7 +1,10 @@
 import { randomBytes } from 'node:crypto';
+import { ConfigError } from './config-error.js';
 import type { LoadOptions } from './load.js';
 import { loadConfig, peekSecretManagerSettings } from './load.js';
+import { INFISICAL_COORDINATES } from './rules.js';
 import type { InfisicalSecretProvider } from './secret-providers/infisical.js';
+import { InfisicalError } from './secret-providers/infisical-error.js';
 import type { Settings } from './settings.js';
 import { SETTINGS } from './settings.js';
 
@@ -14,15 +17,23 @@ export interface LoadedSettings {
 }
 
 /**
+ * True for the two ways loadSettings reports an unusable configuration, both of which name the setting or secret at
+ * fault and never a value: every process prints the message and exits with EXIT_INVALID_CONFIG.
+ */
+export function isConfigurationFailure(error: unknown): error is ConfigError | InfisicalError {
+  return error instanceof ConfigError || error instanceof InfisicalError;
+}
+
+/**
  * Loads the settings the way every process of the platform boots: all sources, then the secret manager when one is
  * configured (its values win over every other source). Unreachable Infisical, bad credentials or a missing secret
  * stop the boot with an InfisicalError that names the key, never the value.
  */
 export async function loadSettings(options: LoadOptions = {}): Promise<LoadedSettings> {
   const secrets = peekSecretManagerSettings(options);
-  const { siteUrl, clientId, clientSecret, projectId } = secrets.infisical;
   // Without all its coordinates there is nothing to connect to: loadConfig reports each missing one.
-  if (secrets.provider !== 'infisical' || [siteUrl, clientId, clientSecret, projectId].includes('')) {
+  const incomplete = INFISICAL_COORDINATES.some((name) => secrets.infisical[name] === '');
+  if (secrets.provider !== 'infisical' || incomplete) {
     return { settings: loadConfig(options), secretManager: undefined, managedSecrets: [] };
   }
 

@@ -4,17 +4,20 @@ import { SETTINGS } from './settings.js';
 // The configuration reference page (docs/configuration.md), written from the schema by `npm run config:docs`.
 // A test fails when the committed page differs from what this renders, so the page cannot fall behind.
 
-function defaultOf(key: string): string {
+function schemaNode(key: string): { default: unknown; format: unknown } {
   const node = key.split('.').reduce<unknown>((parent, part) => (parent as Record<string, unknown>)[part], schema);
-  const value = (node as { default: unknown }).default;
+  return node as { default: unknown; format: unknown };
+}
+
+function defaultOf(key: string): string {
+  const value = schemaNode(key).default;
   if (Array.isArray(value)) return value.length ? `\`${value.join(',')}\`` : '(none)';
   if (value === '') return '(empty)';
   return `\`${String(value)}\``;
 }
 
 function formatOf(key: string): string {
-  const node = key.split('.').reduce<unknown>((parent, part) => (parent as Record<string, unknown>)[part], schema);
-  const format = (node as { format: unknown }).format;
+  const format = schemaNode(key).format;
   if (Array.isArray(format)) return format.map((choice) => `\`${choice}\``).join(', ');
   if (format === String) return 'text';
   return String(format);

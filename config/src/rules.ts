@@ -41,14 +41,13 @@ function tokenLifetimes(settings: Settings): Problem[] {
 }
 
 function loopbackHost(settings: Settings, key: 'database.host' | 'redis.host'): Problem[] {
-  const host = key === 'database.host' ? settings.database.host : settings.redis.host;
+  const host = valueAt(settings, key) as string;
   if (!isLoopbackHost(host)) return [];
   return [problem(key, `is "${host}", a loopback address`, 'set the service name or address the API reaches')];
 }
 
 function requiredSecret(settings: Settings, key: 'database.password' | 'redis.password'): Problem[] {
-  const value = key === 'database.password' ? settings.database.password : settings.redis.password;
-  if (value !== '') return [];
+  if (valueAt(settings, key) !== '') return [];
   return [
     problem(key, 'is required in production', `put it in a secret file and point ${settingByKey(key)?.env}_FILE at it`),
   ];
@@ -118,16 +117,16 @@ function secretManagerLink(settings: Settings): Problem[] {
   return [problem('secrets.infisical.siteUrl', 'would send secrets in clear across a network', fix)];
 }
 
+/** What Infisical cannot be reached without; loadSettings does not try to connect while one is missing. */
+export const INFISICAL_COORDINATES = ['siteUrl', 'clientId', 'clientSecret', 'projectId', 'environment'] as const;
+
 /** Infisical needs all of its coordinates, in every environment, or the boot fails later and less clearly. */
 function secretProvider(settings: Settings): Problem[] {
   if (settings.secrets.provider !== 'infisical') return [];
-  const required = ['siteUrl', 'clientId', 'clientSecret', 'projectId', 'environment'] as const;
-  return required
-    .filter((name) => settings.secrets.infisical[name] === '')
-    .map((name) => {
-      const key = `secrets.infisical.${name}`;
-      return problem(key, 'is required when SECRETS_PROVIDER=infisical', `set ${settingByKey(key)?.env}`);
-    });
+  return INFISICAL_COORDINATES.filter((name) => settings.secrets.infisical[name] === '').map((name) => {
+    const key = `secrets.infisical.${name}`;
+    return problem(key, 'is required when SECRETS_PROVIDER=infisical', `set ${settingByKey(key)?.env}`);
+  });
 }
 
 function logLevel(settings: Settings): Problem[] {

@@ -1,7 +1,6 @@
 import { parseArgs } from 'node:util';
 import { ConfigError, EXIT_INVALID_CONFIG } from '../config-error.js';
-import { loadSettings } from '../load-settings.js';
-import { InfisicalError } from '../secret-providers/infisical-error.js';
+import { isConfigurationFailure, loadSettings } from '../load-settings.js';
 
 // `npm run config:check [-- --json]`: validates the current environment without starting anything.
 // Exit 0 when valid, 1 when not, 64 for unknown arguments.
@@ -27,7 +26,7 @@ try {
   const report = { valid: true, environment: settings.environment, problems: [] };
   process.stdout.write(json ? `${JSON.stringify(report)}\n` : `config:check: valid (${settings.environment})\n`);
 } catch (error) {
-  if (!(error instanceof ConfigError) && !(error instanceof InfisicalError)) throw error;
+  if (!isConfigurationFailure(error)) throw error;
   const fix = 'see docs/infisical-contract.md';
   const problems =
     error instanceof ConfigError

@@ -1,5 +1,5 @@
 import type { LoadedSettings } from '@pdpl/config';
-import { ConfigError, EXIT_INVALID_CONFIG, InfisicalError, loadSettings } from '@pdpl/config';
+import { EXIT_INVALID_CONFIG, isConfigurationFailure, loadSettings } from '@pdpl/config';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 
@@ -9,8 +9,7 @@ async function boot(): Promise<LoadedSettings> {
   try {
     return await loadSettings();
   } catch (error) {
-    // Both name the setting or secret at fault and never a value; either way the configuration is unusable.
-    if (!(error instanceof ConfigError) && !(error instanceof InfisicalError)) throw error;
+    if (!isConfigurationFailure(error)) throw error;
     process.stderr.write(`${error.message}\n`);
     process.exit(EXIT_INVALID_CONFIG);
   }

@@ -1,5 +1,5 @@
 import type { Settings } from '@pdpl/config';
-import { ConfigError, EXIT_INVALID_CONFIG, InfisicalError, loadSettings } from '@pdpl/config';
+import { EXIT_INVALID_CONFIG, isConfigurationFailure, loadSettings } from '@pdpl/config';
 
 /** Exit code of a command-line tool whose input (arguments, standard input) is wrong. */
 export const EXIT_USAGE = 64;
@@ -20,7 +20,7 @@ export async function runCli(name: string, main: (settings: Settings) => Promise
     secretManager?.stop();
     await main(settings);
   } catch (error) {
-    if (error instanceof ConfigError || error instanceof InfisicalError) {
+    if (isConfigurationFailure(error)) {
       process.stderr.write(`${name}: ${error.message}\n`);
       process.exitCode = EXIT_INVALID_CONFIG;
     } else if (error instanceof UsageError) {
