@@ -33,7 +33,9 @@ export const schema = {
       env: 'RELOAD',
     },
     trustedProxies: {
-      doc: 'Proxies (addresses or CIDR ranges) whose X-Forwarded-* headers the API believes. Not yet used (issue #4).',
+      doc:
+        'Proxies (addresses or CIDR ranges) whose X-Forwarded-For and X-Forwarded-Proto the API believes, so rate ' +
+        'limits and logs see the client behind nginx. Empty: the connecting address is the client.',
       format: 'string-list',
       default: [] as string[],
       env: 'TRUSTED_PROXIES',
@@ -131,6 +133,12 @@ export const schema = {
       default: 5_000,
       env: 'REDIS_CONNECT_TIMEOUT_MS',
     },
+    commandTimeoutMs: {
+      doc: 'Longest wait for a Redis reply, in milliseconds; a slow Redis then fails the request fast (503).',
+      format: 'positive-int',
+      default: 1_000,
+      env: 'REDIS_COMMAND_TIMEOUT_MS',
+    },
   },
   jwt: {
     secret: {
@@ -138,6 +146,15 @@ export const schema = {
       format: 'non-empty-string',
       default: DEVELOPMENT_JWT_SECRET,
       env: 'JWT_SECRET',
+      sensitive: true,
+    },
+    previousSecret: {
+      doc:
+        'The signing key before the last rotation: tokens it signed stay valid until they expire, none is signed ' +
+        'with it. Empty: no previous key. Replace it with a fresh random value to retire the old key.',
+      format: String,
+      default: '',
+      env: 'JWT_PREVIOUS_SECRET',
       sensitive: true,
     },
     issuer: {
@@ -171,19 +188,19 @@ export const schema = {
   },
   cookies: {
     secure: {
-      doc: 'Send cookies over HTTPS only. Production refuses false. No cookie is set yet (issue #4).',
+      doc: 'Send cookies over HTTPS only. Production refuses false.',
       format: 'strict-boolean',
       default: true,
       env: 'COOKIE_SECURE',
     },
     sameSite: {
-      doc: 'SameSite attribute of the refresh-token cookie. Production refuses none. Not yet used (issue #4).',
+      doc: 'SameSite attribute of the refresh-token cookie. Production refuses none.',
       format: SAME_SITE_VALUES,
       default: 'strict' as (typeof SAME_SITE_VALUES)[number],
       env: 'COOKIE_SAME_SITE',
     },
     domain: {
-      doc: 'Domain attribute of cookies. Empty: the exact host that set them, the safest. Not yet used (issue #4).',
+      doc: 'Domain attribute of cookies. Empty: the exact host that set them, the safest.',
       format: String,
       default: '',
       env: 'COOKIE_DOMAIN',
@@ -191,7 +208,7 @@ export const schema = {
   },
   cors: {
     allowedOrigins: {
-      doc: 'Origins (scheme://host[:port], comma-separated) allowed to call the API. Not yet enforced (issue #4).',
+      doc: 'Origins (scheme://host[:port], comma-separated) allowed to call the API.',
       format: 'origin-list',
       default: [] as string[],
       env: 'CORS_ALLOWED_ORIGINS',
@@ -199,33 +216,41 @@ export const schema = {
   },
   rateLimit: {
     max: {
-      doc: 'Requests a client may make in a window on routes without a stricter limit. Not yet enforced (issue #4).',
+      doc: 'Requests a client may make in a window on routes without a stricter limit.',
       format: 'positive-int',
       default: 300,
       env: 'RATE_LIMIT_MAX',
     },
     windowSeconds: {
-      doc: 'Length of the general rate-limit window, in seconds. Not yet enforced (issue #4).',
+      doc: 'Length of the general rate-limit window, in seconds.',
       format: 'positive-int',
       default: 60,
       env: 'RATE_LIMIT_WINDOW_SECONDS',
     },
     authMax: {
-      doc: 'Login or refresh attempts a client address or an account may make per window. Not yet enforced (issue #4).',
+      doc: 'Login or refresh attempts a client address or an account may make per window.',
       format: 'positive-int',
       default: 10,
       env: 'RATE_LIMIT_AUTH_MAX',
     },
     authWindowSeconds: {
-      doc: 'Length of the auth rate-limit window, in seconds. Not yet enforced (issue #4).',
+      doc: 'Length of the auth rate-limit window, in seconds.',
       format: 'positive-int',
       default: 300,
       env: 'RATE_LIMIT_AUTH_WINDOW_SECONDS',
     },
+    loginFailuresBeforeBackoff: {
+      doc:
+        'Failed logins an account may have in an auth window before it must wait: a window, doubling with each ' +
+        'further failure. Unknown emails count the same, so the answer never tells whether an account exists.',
+      format: 'positive-int',
+      default: 5,
+      env: 'RATE_LIMIT_LOGIN_FAILURES',
+    },
   },
   telemetry: {
     metricsEnabled: {
-      doc: 'Serve Prometheus metrics at /metrics (internal network only). No metrics endpoint exists yet.',
+      doc: 'Serve Prometheus metrics at /metrics on the API port (internal network only; nginx never forwards it).',
       format: 'strict-boolean',
       default: true,
       env: 'METRICS_ENABLED',

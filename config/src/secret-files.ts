@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { chmodSync, chownSync, existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { secretWeakness } from './secret-strength.js';
 
@@ -10,7 +10,11 @@ export const PLATFORM_SECRETS = [
   { file: 'postgres_app_password', setting: 'database.password', bytes: 32 },
   { file: 'redis_password', setting: 'redis.password', bytes: 32 },
   { file: 'jwt_secret', setting: 'jwt.secret', bytes: 64 },
+  // Starts as a random key that never signed anything; `npm run jwt:rotate` moves the current key here.
+  { file: 'jwt_previous_secret', setting: 'jwt.previousSecret', bytes: 64 },
 ] as const;
+
+type PlatformSecret = (typeof PLATFORM_SECRETS)[number];
 
 export interface GenerateOptions {
   readonly dir: string;
@@ -42,7 +46,23 @@ function strongSecret(setting: string, bytes: number): string {
   throw new Error(`no generated value for ${setting} met the strength rules; the random source looks broken`);
 }
 
-/** Writes every platform secret that is missing (or all, with overwrite), each through a temp file and a rename. */
+/** Writes the file through a temp file and a rename: readers see the old value or the new one, never half of one. */
+function writeSecretFile(target: string, value: string, gid: number): void {
+  const temporary = `${target}.${process.pid}.tmp`;
+  writeFileSync(temporary, value, { mode: 0o600, flag: 'wx' });
+  try {
+    chownSync(temporary, -1, gid);
+    chmodSync(temporary, 0o640);
+    renameSync(temporary, target);
+  } catch (error) {
+    rmSync(temporary, { force: true });
+    throw error;
+  }
+}
+
+const secretNamed = (file: string) => PLATFORM_SECRETS.find((secret) => secret.file === file) as PlatformSecret;
+
+/** Writes every platform secret that is missing (or all, with overwrite). */
 export function generateSecretFiles({ dir, gid, overwrite }: GenerateOptions): GenerateResult {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
@@ -53,13 +73,36 @@ export function generateSecretFiles({ dir, gid, overwrite }: GenerateOptions): G
       result.kept.push(secret.file);
       continue;
     }
-    const value = strongSecret(secret.setting, secret.bytes);
-    const temporary = `${target}.${process.pid}.tmp`;
-    writeFileSync(temporary, value, { mode: 0o600, flag: 'wx' });
-    chownSync(temporary, -1, gid);
-    chmodSync(temporary, 0o640);
-    renameSync(temporary, target);
+    writeSecretFile(target, strongSecret(secret.setting, secret.bytes), gid);
     result.created.push(secret.file);
   }
   return result;
+}
+
+export interface RotateJwtKeyOptions {
+  readonly dir: string;
+  readonly gid: number;
+  /** Retire the previous key (a fresh random value takes its slot) instead of rotating the current one. */
+  readonly retire: boolean;
+}
+
+/**
+ * Rotation: the current key becomes the previous one (tokens it signed keep working until they expire) and a new
+ * current key is drawn. Retirement: the previous slot gets a fresh key that never signed anything, so tokens of
+ * the old key stop verifying. Both files are replaced whole; the API reads them when its container is recreated.
+ */
+export function rotateJwtKey({ dir, gid, retire }: RotateJwtKeyOptions): void {
+  const current = join(dir, 'jwt_secret');
+  const previous = join(dir, 'jwt_previous_secret');
+  if (!existsSync(current)) {
+    throw new Error(`${current} does not exist; run npm run secrets:generate first`);
+  }
+  const previousSecret = secretNamed('jwt_previous_secret');
+  if (retire) {
+    writeSecretFile(previous, strongSecret(previousSecret.setting, previousSecret.bytes), gid);
+    return;
+  }
+  const currentSecret = secretNamed('jwt_secret');
+  writeSecretFile(previous, readFileSync(current, 'utf8'), gid);
+  writeSecretFile(current, strongSecret(currentSecret.setting, currentSecret.bytes), gid);
 }

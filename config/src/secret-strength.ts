@@ -55,14 +55,14 @@ export function looksLikePlaceholder(value: string): boolean {
   return PLACEHOLDER.test(value);
 }
 
-/** The JWT key signs every token: at least 32 characters. Other secrets (passwords): at least 16. */
+/** JWT keys sign every token: at least 32 characters. Other secrets (passwords): at least 16. */
 export const MIN_SECRET_LENGTH = 32;
 export const MIN_PASSWORD_LENGTH = 16;
 export const MIN_SECRET_ENTROPY_BITS = 100;
 
 /** What makes this value unfit as the secret behind `key`, or undefined when it is fit. Never quotes the value. */
 export function secretWeakness(key: string, value: string): string | undefined {
-  const minimum = key === 'jwt.secret' ? MIN_SECRET_LENGTH : MIN_PASSWORD_LENGTH;
+  const minimum = key.startsWith('jwt.') ? MIN_SECRET_LENGTH : MIN_PASSWORD_LENGTH;
   if (looksLikePlaceholder(value)) return 'looks like a placeholder or a word';
   if (hasPredictableRun(value)) return 'contains a run of consecutive characters or keyboard keys';
   if ([...value].length < minimum) return `is shorter than ${minimum} characters`;

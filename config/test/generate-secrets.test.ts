@@ -89,3 +89,49 @@ describe('secrets:generate', () => {
     });
   });
 });
+
+describe('jwt:rotate', () => {
+  const ROTATE = fileURLToPath(new URL('../src/cli/rotate-jwt-key.ts', import.meta.url));
+  const rotate = (...args: string[]) =>
+    run(process.execPath, ['--import', 'tsx', ROTATE, ...args], { env: { ...process.env, PDPL_SECRETS_GID: '10001' } });
+
+  it('should make the current key the previous one and draw a new current key, fit for production', async () => {
+    const dir = freshDir();
+    await generate('--dir', dir);
+    const [current, previous] = [read(dir, 'jwt_secret'), read(dir, 'jwt_previous_secret')];
+
+    await rotate('--dir', dir);
+
+    assert.equal(read(dir, 'jwt_previous_secret'), current);
+    assert.notEqual(read(dir, 'jwt_secret'), current);
+    assert.notEqual(read(dir, 'jwt_secret'), previous);
+    assert.equal(secretWeakness('jwt.secret', read(dir, 'jwt_secret')), undefined);
+    assert.equal(statSync(join(dir, 'jwt_secret')).mode & 0o777, 0o640);
+  });
+
+  it('should retire the previous key alone, with --retire', async () => {
+    const dir = freshDir();
+    await generate('--dir', dir);
+    await rotate('--dir', dir);
+    const [current, previous] = [read(dir, 'jwt_secret'), read(dir, 'jwt_previous_secret')];
+
+    await rotate('--dir', dir, '--retire');
+
+    assert.equal(read(dir, 'jwt_secret'), current);
+    assert.notEqual(read(dir, 'jwt_previous_secret'), previous);
+    assert.equal(secretWeakness('jwt.previousSecret', read(dir, 'jwt_previous_secret')), undefined);
+  });
+
+  it('should fail, writing nothing, when there is no key to rotate', async () => {
+    const dir = freshDir();
+
+    await assert.rejects(rotate('--dir', dir), (error: Error) => {
+      assert.equal((error as { code?: number }).code, 1);
+      assert.match(
+        String((error as { stderr?: string }).stderr),
+        /jwt_secret does not exist; run npm run secrets:generate/,
+      );
+      return true;
+    });
+  });
+});

@@ -16,6 +16,7 @@ const SECRETS = {
   DATABASE_PASSWORD: 'Vq7-pL2x+9Rk/Wm4=Tz8$Hn1@Bc6:Jd',
   REDIS_PASSWORD: 'Ys3-Fh8k+2Lp/Qw6=Xe9$Mr4@Ga7:Nt',
   JWT_SECRET: 'K8s-Dj2v+5Wq/Rn9=Lx3$Hp7@Tf1:Bz6-Mc4-Gy0-Ek',
+  JWT_PREVIOUS_SECRET: 'Pw5-Zc8n+3Ty/Uj7=Va2$Kd9@Rs4:Hf1-Lm6-Qx0-Gb',
 };
 const IDENTITY = {
   clientId: 'machine-identity-id',
@@ -60,7 +61,12 @@ describe('loadSettings', () => {
     assert.equal(result.settings.database.password, SECRETS.DATABASE_PASSWORD);
     assert.equal(result.settings.redis.password, SECRETS.REDIS_PASSWORD);
     assert.equal(result.settings.jwt.secret, SECRETS.JWT_SECRET);
-    assert.deepEqual([...result.managedSecrets].sort(), ['DATABASE_PASSWORD', 'JWT_SECRET', 'REDIS_PASSWORD']);
+    assert.deepEqual([...result.managedSecrets].sort(), [
+      'DATABASE_PASSWORD',
+      'JWT_PREVIOUS_SECRET',
+      'JWT_SECRET',
+      'REDIS_PASSWORD',
+    ]);
   });
 
   it('should stop the boot naming a secret Infisical does not have, and no value', async () => {

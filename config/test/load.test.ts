@@ -173,6 +173,7 @@ describe('settings when printed', () => {
       'tls',
       'caFile',
       'connectTimeoutMs',
+      'commandTimeoutMs',
     ]);
   });
 });

@@ -1,17 +1,21 @@
 import { randomUUID } from 'node:crypto';
+import cookie from '@fastify/cookie';
 import type { Settings } from '@pdpl/config';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify';
 import Fastify from 'fastify';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { Passwords } from './auth/passwords.js';
-import { RevocationList } from './auth/revocations.js';
+import { SessionStore } from './auth/sessions.js';
 import { TokenService } from './auth/tokens.js';
 import { createPool } from './db/pool.js';
 import { UserStore } from './db/users.js';
 import { registerErrorHandlers } from './http/error-handler.js';
 import { ApiError, errorBody } from './http/errors.js';
 import { loggerOptions } from './http/logger.js';
+import { registerMetrics } from './http/metrics.js';
+import { registerRateLimits } from './http/rate-limits.js';
+import { registerSecurityHeaders } from './http/security-headers.js';
 import { createRedis } from './redis-client.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
@@ -35,6 +39,8 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
     bodyLimit: settings.server.bodyLimitBytes,
+    // Behind nginx: the client's address and scheme come from X-Forwarded-For/-Proto, believed from these only.
+    trustProxy: settings.server.trustedProxies.length ? settings.server.trustedProxies : false,
     // nginx sets X-Request-Id; keep it when it looks like one so a request can be followed across both logs.
     genReqId: (request) => {
       const header = request.headers['x-request-id'];
@@ -64,13 +70,18 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   });
   registerErrorHandlers(app);
 
+  await registerSecurityHeaders(app, settings);
+  await app.register(cookie);
+  await registerRateLimits(app, settings, redis);
+  if (settings.telemetry.metricsEnabled) await registerMetrics(app);
+
   const users = new UserStore(db);
   const tokens = new TokenService(settings);
-  const revocations = new RevocationList(redis);
+  const sessions = new SessionStore(redis, settings.jwt.refreshTtlSeconds);
   const passwords = new Passwords(settings);
   await app.register(healthRoutes, { db, redis });
-  await app.register(authRoutes, { users, tokens, revocations, passwords });
-  await app.register(meRoutes, { users, tokens, revocations });
+  await app.register(authRoutes, { settings, users, tokens, sessions, passwords });
+  await app.register(meRoutes, { users, tokens, sessions });
 
   await passwords.prepareDecoy();
   await redis.connect().catch((error: Error) => {

@@ -1,6 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { ApiError } from '../http/errors.js';
-import type { RevocationList } from './revocations.js';
+import type { SessionStore } from './sessions.js';
 import type { TokenClaims, TokenKind, TokenService } from './tokens.js';
 import { InvalidTokenError } from './tokens.js';
 
@@ -11,24 +11,28 @@ export function bearerToken(request: FastifyRequest): string {
   return match[1] as string;
 }
 
-/**
- * Verifies a token and checks it against the revocation list. When Redis cannot answer, the revocation list throws
- * and the request is refused with 503 rather than let through: a revoked token must never work (fail closed;
- * issue #4 documents the policy for every Redis-backed feature).
- */
-export async function checkToken(
-  tokens: TokenService,
-  revocations: RevocationList,
-  token: string,
-  kind: TokenKind,
-): Promise<TokenClaims> {
-  let claims: TokenClaims;
+/** The claims of an authentic token, or AUTH_TOKEN_INVALID; no Redis involved. */
+export function verifiedClaims(tokens: TokenService, token: string, kind: TokenKind): TokenClaims {
   try {
-    claims = tokens.verify(token, kind);
+    return tokens.verify(token, kind);
   } catch (error) {
     if (error instanceof InvalidTokenError) throw new ApiError('AUTH_TOKEN_INVALID');
     throw error;
   }
-  if (await revocations.isRevoked(claims.jti)) throw new ApiError('AUTH_TOKEN_REVOKED');
+}
+
+/**
+ * Verifies a token and checks that neither it, its session nor its generation has been revoked. When Redis cannot
+ * answer, the session store throws and the request is refused with 503 rather than let through: a revoked token
+ * must never work (fail closed).
+ */
+export async function checkToken(
+  tokens: TokenService,
+  sessions: SessionStore,
+  token: string,
+  kind: TokenKind,
+): Promise<TokenClaims> {
+  const claims = verifiedClaims(tokens, token, kind);
+  if ((await sessions.stateOf(claims)) !== 'valid') throw new ApiError('AUTH_TOKEN_REVOKED');
   return claims;
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Settings } from '@pdpl/config';
 import { createSigner, createVerifier } from 'fast-jwt';
+import { KeyRing } from './key-ring.js';
 
 export type TokenKind = 'access' | 'refresh';
 
@@ -8,6 +9,10 @@ export interface TokenClaims {
   readonly sub: string;
   readonly jti: string;
   readonly typ: TokenKind;
+  /** The session (login) the token belongs to: every access and refresh token descended from one login. */
+  readonly fam: string;
+  /** The user's session generation at login; "log out everywhere" raises it, which ends older sessions. */
+  readonly gen: number;
   /** Expiry, in seconds since the epoch. */
   readonly exp: number;
 }
@@ -18,43 +23,93 @@ export interface TokenPair {
   readonly tokenType: 'Bearer';
   /** Seconds until the access token expires. */
   readonly expiresIn: number;
+  /** Seconds until the refresh token expires. */
+  readonly refreshExpiresIn: number;
+}
+
+export interface Session {
+  readonly userId: string;
+  readonly family: string;
+  readonly generation: number;
 }
 
 export class InvalidTokenError extends Error {
   override readonly name = 'InvalidTokenError';
 }
 
-// HS256 only, fixed here: the algorithm named in a token's header is never trusted (no `none`, no key confusion).
-// Issue #4 replaces the single secret with a key ring addressed by key id.
-const ALGORITHM = 'HS256';
+type Verify = (token: string) => TokenClaims;
 
+// HS256 only, fixed here: the algorithm named in a token's header is never trusted (no `none`, no key confusion).
+const ALGORITHM = 'HS256';
+const REQUIRED_CLAIMS = ['sub', 'jti', 'typ', 'fam', 'gen', 'iat', 'exp', 'iss'];
+
+/** The `kid` of a token's header, read before any verification only to choose the key that will verify it. */
+function keyIdOf(token: string): string | undefined {
+  try {
+    const header = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('utf8'));
+    return typeof header?.kid === 'string' ? header.kid : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Issues and verifies the API's tokens with the key ring: the current key signs, every key in the ring verifies. */
 export class TokenService {
   readonly #sign: Record<TokenKind, (payload: object) => string>;
-  readonly #verify: (token: string) => TokenClaims;
+  readonly #verifiers: ReadonlyMap<string, Verify>;
   readonly #accessTtl: number;
+  readonly #refreshTtl: number;
 
-  constructor(settings: Settings) {
-    const { secret, issuer, accessTtlSeconds, refreshTtlSeconds } = settings.jwt;
+  constructor(settings: Settings, ring: KeyRing = KeyRing.fromSettings(settings)) {
+    const { issuer, accessTtlSeconds, refreshTtlSeconds } = settings.jwt;
+    const { id, secret } = ring.current;
     const signer = (ttl: number) =>
-      createSigner({ key: secret, algorithm: ALGORITHM, iss: issuer, expiresIn: ttl * 1000 });
+      createSigner({ key: secret, algorithm: ALGORITHM, kid: id, iss: issuer, expiresIn: ttl * 1000 });
     this.#sign = { access: signer(accessTtlSeconds), refresh: signer(refreshTtlSeconds) };
-    this.#verify = createVerifier({
-      key: secret,
-      algorithms: [ALGORITHM],
-      allowedIss: issuer,
-      requiredClaims: ['sub', 'jti', 'typ', 'exp', 'iss'],
-      clockTolerance: 5_000,
-    }) as (token: string) => TokenClaims;
+    const verifier = (key: string) =>
+      createVerifier({
+        key,
+        algorithms: [ALGORITHM],
+        allowedIss: issuer,
+        requiredClaims: REQUIRED_CLAIMS,
+        clockTolerance: 5_000,
+      }) as Verify;
+    this.#verifiers = new Map(ring.keys.map((key) => [key.id, verifier(key.secret)]));
     this.#accessTtl = accessTtlSeconds;
+    this.#refreshTtl = refreshTtlSeconds;
   }
 
-  issuePair(userId: string): TokenPair {
+  /** A new login: both tokens carry a new family id. */
+  issueSession(userId: string, generation: number): TokenPair {
+    return this.issuePair({ userId, family: randomUUID(), generation });
+  }
+
+  /** The next pair of an existing session (after a refresh): same family, same generation. */
+  issuePair({ userId, family, generation }: Session): TokenPair {
+    const claims = (typ: TokenKind) => ({ sub: userId, jti: randomUUID(), typ, fam: family, gen: generation });
     return {
-      accessToken: this.#sign.access({ sub: userId, jti: randomUUID(), typ: 'access' }),
-      refreshToken: this.#sign.refresh({ sub: userId, jti: randomUUID(), typ: 'refresh' }),
+      accessToken: this.#sign.access(claims('access')),
+      refreshToken: this.#sign.refresh(claims('refresh')),
       tokenType: 'Bearer',
       expiresIn: this.#accessTtl,
+      refreshExpiresIn: this.#refreshTtl,
     };
+  }
+
+  /** The token's claims when it is authentic, unexpired and of the expected kind; otherwise InvalidTokenError. */
+  verify(token: string, kind: TokenKind): TokenClaims {
+    const kid = keyIdOf(token);
+    const verify = kid === undefined ? undefined : this.#verifiers.get(kid);
+    if (!verify) throw new InvalidTokenError('the token names no key of this API');
+    let claims: TokenClaims;
+    try {
+      claims = verify(token);
+    } catch (error) {
+      throw new InvalidTokenError((error as Error).message);
+    }
+    if (claims.typ !== kind) throw new InvalidTokenError(`expected a ${kind} token`);
+    if (!Number.isInteger(claims.gen) || claims.gen < 0) throw new InvalidTokenError('the token has no valid gen');
+    return claims;
   }
 
   /** The token's claims when it is valid; undefined otherwise. */
@@ -64,17 +119,5 @@ export class TokenService {
     } catch {
       return undefined;
     }
-  }
-
-  /** The token's claims when it is authentic, unexpired and of the expected kind; otherwise InvalidTokenError. */
-  verify(token: string, kind: TokenKind): TokenClaims {
-    let claims: TokenClaims;
-    try {
-      claims = this.#verify(token);
-    } catch (error) {
-      throw new InvalidTokenError((error as Error).message);
-    }
-    if (claims.typ !== kind) throw new InvalidTokenError(`expected a ${kind} token`);
-    return claims;
   }
 }

@@ -7,6 +7,10 @@ export const ERROR_CATALOGUE = {
   AUTH_INVALID_CREDENTIALS: { status: 401, message: 'The email or password is incorrect.' },
   AUTH_TOKEN_INVALID: { status: 401, message: 'The token is invalid or has expired.' },
   AUTH_TOKEN_REVOKED: { status: 401, message: 'The token has been revoked; log in again.' },
+  AUTH_TOKEN_REUSED: {
+    status: 401,
+    message: 'This refresh token was already used, so its session has been ended; log in again.',
+  },
   NOT_FOUND: { status: 404, message: 'No such resource.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the body as application/json.' },

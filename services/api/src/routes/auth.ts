@@ -1,66 +1,119 @@
-import type { FastifyInstance } from 'fastify';
-import { bearerToken, checkToken } from '../auth/authenticate.js';
+import type { Settings } from '@pdpl/config';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { bearerToken, checkToken, verifiedClaims } from '../auth/authenticate.js';
 import type { Passwords } from '../auth/passwords.js';
-import type { RevocationList } from '../auth/revocations.js';
-import type { TokenService } from '../auth/tokens.js';
+import type { SessionStore } from '../auth/sessions.js';
+import type { TokenPair, TokenService } from '../auth/tokens.js';
 import type { UserStore } from '../db/users.js';
 import { ApiError } from '../http/errors.js';
-import { credentialsBody, logoutBody, refreshBody, tokenPairResponse } from './schemas.js';
+import { AccountLimit, accountKey, authAddressLimit } from '../http/rate-limits.js';
+import { RefreshCookie } from '../http/refresh-cookie.js';
+import { credentialsBody, refreshBody, tokenPairResponse } from './schemas.js';
 
 export interface AuthRouteDeps {
+  readonly settings: Settings;
   readonly users: UserStore;
   readonly tokens: TokenService;
-  readonly revocations: RevocationList;
+  readonly sessions: SessionStore;
   readonly passwords: Passwords;
 }
+
+type RefreshTransport = 'cookie' | 'body';
 
 interface Credentials {
   email: string;
   password: string;
+  refreshTransport?: RefreshTransport;
 }
 
 export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Promise<void> {
-  const { users, tokens, revocations, passwords } = deps;
+  const { settings, users, tokens, sessions, passwords } = deps;
+  const cookie = new RefreshCookie(settings);
+  const { authMax, authWindowSeconds, loginFailuresBeforeBackoff } = settings.rateLimit;
+  const perAddress = authAddressLimit(settings);
+
+  // Failed logins per account (known or not, so the limit tells nothing about who has an account).
+  const loginFailures = new AccountLimit(app, loginFailuresBeforeBackoff, authWindowSeconds, (request) =>
+    accountKey('login-failures', (request.body as Credentials).email.toLowerCase()),
+  );
+  // Refreshes per account; a token that does not verify is counted against its sender's address instead.
+  const refreshesPerAccount = new AccountLimit(app, authMax, authWindowSeconds, (request) => {
+    const claims = tokens.tryVerify(refreshTokenOf(request) ?? '', 'refresh');
+    return claims ? accountKey('refresh-account', claims.sub) : `refresh-address:${request.ip}`;
+  });
+
+  /** Browsers get the refresh token in an HttpOnly cookie, other clients in the body; never both. */
+  const deliver = (reply: FastifyReply, pair: TokenPair, transport: RefreshTransport) => {
+    const { accessToken, tokenType, expiresIn, refreshToken, refreshExpiresIn } = pair;
+    if (transport === 'body') return { accessToken, tokenType, expiresIn, refreshToken, refreshExpiresIn };
+    cookie.set(reply, refreshToken);
+    return { accessToken, tokenType, expiresIn };
+  };
+
+  const refreshTokenOf = (request: FastifyRequest) =>
+    (request.body as { refreshToken?: string } | null | undefined)?.refreshToken ?? cookie.read(request);
+
   app.post<{ Body: Credentials }>(
     '/v1/auth/login',
-    { schema: { body: credentialsBody, response: { 200: tokenPairResponse } } },
-    async (request) => {
+    { config: perAddress, schema: { body: credentialsBody, response: { 200: tokenPairResponse } } },
+    async (request, reply) => {
+      await loginFailures.check(request, reply);
       const user = await users.findByEmail(request.body.email);
       // Same work and same answer whether the email is unknown or the password is wrong.
       const valid = await passwords.verify(user?.passwordHash, request.body.password);
       if (!user || !valid) {
+        await loginFailures.spend(request, reply);
         // A security event worth keeping at production's log level; the email is personal data and stays out.
         request.log.warn({ event: 'login_failed' }, 'login failed');
         throw new ApiError('AUTH_INVALID_CREDENTIALS');
       }
-      return tokens.issuePair(user.id);
-    },
-  );
-
-  app.post<{ Body: { refreshToken: string } }>(
-    '/v1/auth/refresh',
-    { schema: { body: refreshBody, response: { 200: tokenPairResponse } } },
-    async (request) => {
-      const claims = await checkToken(tokens, revocations, request.body.refreshToken, 'refresh');
-      // Refresh tokens are single-use: revoking atomically means two racing requests cannot both succeed.
-      if (!(await revocations.revoke(claims))) throw new ApiError('AUTH_TOKEN_REVOKED');
-      // A deleted account gets no new tokens, whatever it still holds.
-      if (!(await users.findById(claims.sub))) throw new ApiError('AUTH_TOKEN_INVALID');
-      return tokens.issuePair(claims.sub);
+      const pair = tokens.issueSession(user.id, await sessions.generationOf(user.id));
+      return deliver(reply, pair, request.body.refreshTransport ?? 'cookie');
     },
   );
 
   app.post<{ Body: { refreshToken?: string } | null }>(
-    '/v1/auth/logout',
-    { schema: { body: logoutBody } },
+    '/v1/auth/refresh',
+    { config: perAddress, schema: { body: refreshBody, response: { 200: tokenPairResponse } } },
     async (request, reply) => {
-      const access = await checkToken(tokens, revocations, bearerToken(request), 'access');
-      // The access token goes first: whatever is wrong with the refresh token, logout must end this session.
-      await revocations.revoke(access);
-      const refresh = request.body?.refreshToken && tokens.tryVerify(request.body.refreshToken, 'refresh');
-      // Only a valid refresh token of the same user is revoked; anything else is already useless or not ours.
-      if (refresh && refresh.sub === access.sub) await revocations.revoke(refresh);
-      return reply.status(204).send();
+      const fromBody = request.body?.refreshToken;
+      const token = fromBody ?? cookie.read(request);
+      if (!token) {
+        const detail = { field: 'body.refreshToken', problem: 'is required (or the pdpl_refresh cookie)' };
+        throw new ApiError('VALIDATION_FAILED', [detail]);
+      }
+      await refreshesPerAccount.spend(request, reply);
+      const claims = verifiedClaims(tokens, token, 'refresh');
+      const state = await sessions.stateOf(claims);
+      if (state === 'revoked-session') throw new ApiError('AUTH_TOKEN_REVOKED');
+      // Refresh tokens are single-use; a second use means a copy exists, so the whole session ends.
+      if (state === 'revoked-token' || (await sessions.spendRefreshToken(claims)) === 'reused') {
+        await sessions.revokeSession(claims);
+        request.log.warn({ event: 'refresh_token_reused' }, 'refresh token reused; session revoked');
+        cookie.clear(reply);
+        throw new ApiError('AUTH_TOKEN_REUSED');
+      }
+      // A deleted account gets no new tokens, whatever it still holds.
+      if (!(await users.findById(claims.sub))) throw new ApiError('AUTH_TOKEN_INVALID');
+      const pair = tokens.issuePair({ userId: claims.sub, family: claims.fam, generation: claims.gen });
+      return deliver(reply, pair, fromBody ? 'body' : 'cookie');
     },
   );
+
+  // Logout ends this session: its access token, its refresh token and every token refreshed from them.
+  app.post('/v1/auth/logout', async (request, reply) => {
+    const claims = await checkToken(tokens, sessions, bearerToken(request), 'access');
+    await sessions.revokeSession(claims);
+    cookie.clear(reply);
+    return reply.status(204).send();
+  });
+
+  // Log out everywhere: every session of this user, on every device and every API instance.
+  app.post('/v1/auth/logout-all', async (request, reply) => {
+    const claims = await checkToken(tokens, sessions, bearerToken(request), 'access');
+    await sessions.endAllSessions(claims.sub);
+    request.log.warn({ event: 'logout_everywhere' }, 'every session of a user ended');
+    cookie.clear(reply);
+    return reply.status(204).send();
+  });
 }

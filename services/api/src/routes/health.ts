@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import type pg from 'pg';
+import { UNLIMITED } from '../http/rate-limits.js';
 
 export interface HealthRouteDeps {
   readonly db: pg.Pool;
@@ -26,10 +27,10 @@ async function probe(check: () => Promise<unknown>): Promise<'up' | 'down'> {
 
 export async function healthRoutes(app: FastifyInstance, { db, redis }: HealthRouteDeps): Promise<void> {
   // Liveness: the process answers. Never depends on other services, or a database outage would restart the API.
-  app.get('/health/live', async () => ({ status: 'ok' }));
+  app.get('/health/live', { config: UNLIMITED }, async () => ({ status: 'ok' }));
 
   // Readiness: the API can serve, because PostgreSQL and Redis both answer a real query right now.
-  app.get('/health/ready', async (_request, reply) => {
+  app.get('/health/ready', { config: UNLIMITED }, async (_request, reply) => {
     const [postgres, redisState] = await Promise.all([probe(() => db.query('SELECT 1')), probe(() => redis.ping())]);
     const ready = postgres === 'up' && redisState === 'up';
     return reply.status(ready ? 200 : 503).send({ status: ready ? 'ok' : 'unavailable', postgres, redis: redisState });

@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { bearerToken, checkToken } from '../auth/authenticate.js';
-import type { RevocationList } from '../auth/revocations.js';
+import type { SessionStore } from '../auth/sessions.js';
 import type { TokenService } from '../auth/tokens.js';
 import type { UserStore } from '../db/users.js';
 import { ApiError } from '../http/errors.js';
@@ -9,12 +9,12 @@ import { meResponse } from './schemas.js';
 export interface MeRouteDeps {
   readonly users: UserStore;
   readonly tokens: TokenService;
-  readonly revocations: RevocationList;
+  readonly sessions: SessionStore;
 }
 
-export async function meRoutes(app: FastifyInstance, { users, tokens, revocations }: MeRouteDeps): Promise<void> {
+export async function meRoutes(app: FastifyInstance, { users, tokens, sessions }: MeRouteDeps): Promise<void> {
   app.get('/v1/me', { schema: { response: { 200: meResponse } } }, async (request) => {
-    const claims = await checkToken(tokens, revocations, bearerToken(request), 'access');
+    const claims = await checkToken(tokens, sessions, bearerToken(request), 'access');
     const user = await users.findById(claims.sub);
     // A valid token for a user that no longer exists is as good as no token.
     if (!user) throw new ApiError('AUTH_TOKEN_INVALID');

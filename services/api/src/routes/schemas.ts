@@ -11,17 +11,13 @@ export const credentialsBody = {
   properties: {
     email: { type: 'string', pattern: EMAIL_PATTERN, maxLength: EMAIL_MAX_LENGTH },
     password: { type: 'string', minLength: 1, maxLength: MAX_PASSWORD_LENGTH },
+    // Where the refresh token goes: an HttpOnly cookie (browsers; the default) or the body (other clients).
+    refreshTransport: { type: 'string', enum: ['cookie', 'body'] },
   },
 } as const;
 
+// Without a body, the refresh token comes from the cookie.
 export const refreshBody = {
-  type: 'object',
-  additionalProperties: false,
-  required: ['refreshToken'],
-  properties: { refreshToken: { type: 'string', minLength: 1, maxLength: 4096 } },
-} as const;
-
-export const logoutBody = {
   type: ['object', 'null'],
   additionalProperties: false,
   properties: { refreshToken: { type: 'string', minLength: 1, maxLength: 4096 } },
@@ -29,12 +25,13 @@ export const logoutBody = {
 
 export const tokenPairResponse = {
   type: 'object',
-  required: ['accessToken', 'refreshToken', 'tokenType', 'expiresIn'],
+  required: ['accessToken', 'tokenType', 'expiresIn'],
   properties: {
     accessToken: { type: 'string' },
-    refreshToken: { type: 'string' },
     tokenType: { type: 'string' },
     expiresIn: { type: 'integer' },
+    refreshToken: { type: 'string' },
+    refreshExpiresIn: { type: 'integer' },
   },
 } as const;
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { Settings } from '@pdpl/config';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildApp } from '../../src/app.ts';
@@ -9,20 +10,28 @@ import { createPool } from '../../src/db/pool.ts';
 import { UserStore } from '../../src/db/users.ts';
 import type { DataServices } from './data-services.ts';
 import { startDataServices } from './data-services.ts';
+import type { CallOptions } from './http-client.ts';
+import { call as callAt, claimsOf } from './http-client.ts';
 
 const EMAIL = 'Operator@Example.com';
 const PASSWORD = 'correct horse battery staple';
+const OTHER_EMAIL = 'second@example.com';
 
 let services: DataServices;
+let settings: Settings;
 let app: FastifyInstance;
 let baseUrl: string;
 
 before(async () => {
   services = await startDataServices();
-  await runMigrations(services.settings);
-  app = await buildApp(services.settings);
-  const pool = createPool(services.settings, app.log as never);
-  await new UserStore(pool).create(EMAIL, await new Passwords(services.settings).hash(PASSWORD));
+  // Many logins from one address: the limits per address are the subject of rate-limits.test.ts, not of this file.
+  settings = services.settingsWith({ RATE_LIMIT_AUTH_MAX: '1000', RATE_LIMIT_MAX: '100000' });
+  await runMigrations(settings);
+  app = await buildApp(settings);
+  const pool = createPool(settings, app.log as never);
+  const passwords = new Passwords(settings);
+  await new UserStore(pool).create(EMAIL, await passwords.hash(PASSWORD));
+  await new UserStore(pool).create(OTHER_EMAIL, await passwords.hash(PASSWORD));
   await pool.end();
   baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
 });
@@ -32,20 +41,10 @@ after(async () => {
   await services?.stop();
 });
 
-async function call(method: string, path: string, options: { token?: string; body?: unknown } = {}) {
-  const headers: Record<string, string> = {};
-  if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (options.body !== undefined) headers['content-type'] = 'application/json';
-  const response = await fetch(`${baseUrl}${path}`, {
-    method,
-    headers,
-    body: options.body === undefined ? undefined : JSON.stringify(options.body),
-  });
-  const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };
-}
-
-const login = (email = EMAIL, password = PASSWORD) => call('POST', '/v1/auth/login', { body: { email, password } });
+const call = (method: string, path: string, options?: CallOptions) => callAt(baseUrl, method, path, options);
+const login = (email = EMAIL, password = PASSWORD) =>
+  call('POST', '/v1/auth/login', { body: { email, password, refreshTransport: 'body' } });
+const refresh = (refreshToken: string) => call('POST', '/v1/auth/refresh', { body: { refreshToken } });
 
 describe('auth flow against PostgreSQL and Redis', () => {
   it('should report ready when both services answer', async () => {
@@ -77,58 +76,163 @@ describe('auth flow against PostgreSQL and Redis', () => {
     assert.equal(wrongPassword.body.error.code, 'AUTH_INVALID_CREDENTIALS');
   });
 
-  it('should refuse the access token after logout, with a revocation that expires with the token', async () => {
+  it('should end the session at logout, with revocations that expire with their tokens', async () => {
     const { body: pair } = await login();
 
     const logout = await call('POST', '/v1/auth/logout', { token: pair.accessToken });
     const me = await call('GET', '/v1/me', { token: pair.accessToken });
+    const refreshed = await refresh(pair.refreshToken);
 
     assert.equal(logout.status, 204);
-    assert.equal(me.status, 401);
     assert.equal(me.body.error.code, 'AUTH_TOKEN_REVOKED');
-    const jti = JSON.parse(Buffer.from(pair.accessToken.split('.')[1], 'base64url').toString()).jti;
-    const redis = new Redis({ ...redisOptions(), lazyConnect: true });
-    try {
-      const ttl = await redis.ttl(`revoked:${jti}`);
-      assert.ok(ttl > 0 && ttl <= services.settings.jwt.accessTtlSeconds, `revocation TTL was ${ttl}`);
-    } finally {
-      redis.disconnect();
-    }
+    assert.equal(refreshed.body.error.code, 'AUTH_TOKEN_REVOKED');
+    const { jti, fam } = claimsOf(pair.accessToken);
+    await withRedis(async (redis) => {
+      const tokenTtl = await redis.ttl(`auth:revoked:${jti}`);
+      const sessionTtl = await redis.ttl(`auth:revoked-session:${fam}`);
+      assert.ok(tokenTtl > 0 && tokenTtl <= settings.jwt.accessTtlSeconds, `token revocation TTL was ${tokenTtl}`);
+      assert.ok(sessionTtl > 0 && sessionTtl <= settings.jwt.refreshTtlSeconds, `session TTL was ${sessionTtl}`);
+    });
   });
 
-  it('should rotate refresh tokens and refuse one used twice', async () => {
+  it('should rotate refresh tokens, keeping the session', async () => {
     const { body: first } = await login();
 
-    const rotated = await call('POST', '/v1/auth/refresh', { body: { refreshToken: first.refreshToken } });
-    const reused = await call('POST', '/v1/auth/refresh', { body: { refreshToken: first.refreshToken } });
+    const rotated = await refresh(first.refreshToken);
+    const me = await call('GET', '/v1/me', { token: rotated.body.accessToken });
 
     assert.equal(rotated.status, 200);
     assert.notEqual(rotated.body.refreshToken, first.refreshToken);
+    assert.equal(claimsOf(rotated.body.refreshToken).fam, claimsOf(first.refreshToken).fam);
+    assert.equal(me.status, 200);
+  });
+
+  it('should end the whole session when a refresh token is used twice', async () => {
+    const { body: first } = await login();
+    const rotated = await refresh(first.refreshToken);
+
+    const reused = await refresh(first.refreshToken);
+    const descendant = await refresh(rotated.body.refreshToken);
+    const access = await call('GET', '/v1/me', { token: rotated.body.accessToken });
+
     assert.equal(reused.status, 401);
-    assert.equal(reused.body.error.code, 'AUTH_TOKEN_REVOKED');
+    assert.equal(reused.body.error.code, 'AUTH_TOKEN_REUSED');
+    assert.equal(descendant.body.error.code, 'AUTH_TOKEN_REVOKED', 'the pair the first use got is dead too');
+    assert.equal(access.body.error.code, 'AUTH_TOKEN_REVOKED');
+  });
+
+  it('should let exactly one of two racing refreshes with the same token through', async () => {
+    const { body: pair } = await login();
+
+    const answers = await Promise.all([refresh(pair.refreshToken), refresh(pair.refreshToken)]);
+
+    assert.deepEqual(answers.map((answer) => answer.status).sort(), [200, 401]);
   });
 
   it('should refuse an access token where a refresh token is expected', async () => {
     const { body: pair } = await login();
 
-    const response = await call('POST', '/v1/auth/refresh', { body: { refreshToken: pair.accessToken } });
+    const response = await refresh(pair.accessToken);
 
     assert.equal(response.status, 401);
     assert.equal(response.body.error.code, 'AUTH_TOKEN_INVALID');
   });
 
-  it('should revoke the refresh token given at logout', async () => {
-    const { body: pair } = await login();
+  it('should log a user out everywhere, and only that user', async () => {
+    const phone = (await login()).body;
+    const laptop = (await login()).body;
+    const someoneElse = (await login(OTHER_EMAIL)).body;
 
-    await call('POST', '/v1/auth/logout', { token: pair.accessToken, body: { refreshToken: pair.refreshToken } });
-    const refresh = await call('POST', '/v1/auth/refresh', { body: { refreshToken: pair.refreshToken } });
+    const logoutAll = await call('POST', '/v1/auth/logout-all', { token: phone.accessToken });
+    const laptopMe = await call('GET', '/v1/me', { token: laptop.accessToken });
+    const laptopRefresh = await refresh(laptop.refreshToken);
+    const otherMe = await call('GET', '/v1/me', { token: someoneElse.accessToken });
+    const fresh = (await login()).body;
+    const freshMe = await call('GET', '/v1/me', { token: fresh.accessToken });
 
-    assert.equal(refresh.status, 401);
-    assert.equal(refresh.body.error.code, 'AUTH_TOKEN_REVOKED');
+    assert.equal(logoutAll.status, 204);
+    assert.equal(laptopMe.body.error.code, 'AUTH_TOKEN_REVOKED');
+    assert.equal(laptopRefresh.body.error.code, 'AUTH_TOKEN_REVOKED');
+    assert.equal(otherMe.status, 200);
+    assert.equal(freshMe.status, 200, 'a login after "log out everywhere" works');
   });
 });
 
-function redisOptions() {
-  const { host, port, username, password } = services.settings.redis;
-  return { host, port, username, password };
+describe('the refresh token in a cookie', () => {
+  const cookieLogin = () => call('POST', '/v1/auth/login', { body: { email: EMAIL, password: PASSWORD } });
+  const cookieOf = (setCookie: string | null) => /pdpl_refresh=([^;]+)/.exec(setCookie ?? '')?.[1];
+
+  it('should set it HttpOnly, Secure, SameSite=Strict and scoped to the refresh path, and keep it out of the body', async () => {
+    const response = await cookieLogin();
+    const setCookie = response.headers.get('set-cookie') ?? '';
+
+    assert.equal(response.status, 200);
+    assert.equal(response.body.refreshToken, undefined);
+    assert.match(setCookie, /HttpOnly/);
+    assert.match(setCookie, /Secure/);
+    assert.match(setCookie, /SameSite=Strict/);
+    assert.match(setCookie, /Path=\/v1\/auth\/refresh(;|$)/);
+    assert.match(setCookie, new RegExp(`Max-Age=${settings.jwt.refreshTtlSeconds}`));
+  });
+
+  it('should refresh from the cookie alone and hand back a new cookie', async () => {
+    const token = cookieOf((await cookieLogin()).headers.get('set-cookie'));
+
+    const response = await call('POST', '/v1/auth/refresh', { headers: { cookie: `pdpl_refresh=${token}` } });
+
+    assert.equal(response.status, 200);
+    assert.ok(response.body.accessToken);
+    assert.ok(cookieOf(response.headers.get('set-cookie')));
+    assert.notEqual(cookieOf(response.headers.get('set-cookie')), token);
+  });
+
+  it('should clear the cookie at logout', async () => {
+    const { body } = await cookieLogin();
+
+    const logout = await call('POST', '/v1/auth/logout', { token: body.accessToken });
+
+    assert.match(logout.headers.get('set-cookie') ?? '', /pdpl_refresh=;.*Max-Age=0/);
+  });
+
+  it('should ask for a refresh token when neither the body nor a cookie has one', async () => {
+    const response = await call('POST', '/v1/auth/refresh');
+
+    assert.equal(response.status, 400);
+    assert.match(response.body.error.message, /refreshToken is required \(or the pdpl_refresh cookie\)/);
+  });
+});
+
+describe('two API instances sharing Redis', () => {
+  let second: FastifyInstance;
+  let secondUrl: string;
+
+  before(async () => {
+    second = await buildApp(settings);
+    secondUrl = await second.listen({ host: '127.0.0.1', port: 0 });
+  });
+  after(() => second?.close());
+
+  it('should refuse on one instance, within a second, a token revoked on the other', async () => {
+    const { body: pair } = await login();
+    const before = await callAt(secondUrl, 'GET', '/v1/me', { token: pair.accessToken });
+
+    await call('POST', '/v1/auth/logout', { token: pair.accessToken });
+    const revokedAt = Date.now();
+    const afterLogout = await callAt(secondUrl, 'GET', '/v1/me', { token: pair.accessToken });
+    const elapsed = Date.now() - revokedAt;
+
+    assert.equal(before.status, 200);
+    assert.equal(afterLogout.body.error.code, 'AUTH_TOKEN_REVOKED');
+    assert.ok(elapsed < 1_000, `the other instance answered after ${elapsed} ms`);
+  });
+});
+
+async function withRedis(work: (redis: Redis) => Promise<void>): Promise<void> {
+  const { host, port, username, password } = settings.redis;
+  const redis = new Redis({ host, port, username, password, lazyConnect: true });
+  try {
+    await work(redis);
+  } finally {
+    redis.disconnect();
+  }
 }

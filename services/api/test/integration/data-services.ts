@@ -18,6 +18,8 @@ export interface DataServices {
   readonly redis: StartedTestContainer;
   /** Settings of a test-environment API wired to these two containers. */
   readonly settings: Settings;
+  /** The same settings with some environment variables changed. */
+  settingsWith(env: Record<string, string>): Settings;
   stop(): Promise<void>;
 }
 
@@ -47,25 +49,26 @@ export async function startDataServices(extraEnv: Record<string, string> = {}): 
       .start(),
   ]);
 
-  const settings = loadConfig({
-    env: {
-      ENVIRONMENT: 'test',
-      LOG_LEVEL: 'silent',
-      DATABASE_HOST: postgres.getHost(),
-      DATABASE_PORT: String(postgres.getMappedPort(5432)),
-      DATABASE_PASSWORD,
-      REDIS_HOST: redis.getHost(),
-      REDIS_PORT: String(redis.getMappedPort(6379)),
-      REDIS_PASSWORD,
-      JWT_SECRET: 'integration-test-secret-0123456789abcdefghij',
-      ...extraEnv,
-    },
-  });
+  const env = {
+    ENVIRONMENT: 'test',
+    LOG_LEVEL: 'silent',
+    DATABASE_HOST: postgres.getHost(),
+    DATABASE_PORT: String(postgres.getMappedPort(5432)),
+    DATABASE_PASSWORD,
+    REDIS_HOST: redis.getHost(),
+    REDIS_PORT: String(redis.getMappedPort(6379)),
+    REDIS_PASSWORD,
+    JWT_SECRET: 'integration-test-secret-0123456789abcdefghij',
+    ...extraEnv,
+  };
+  const settingsWith = (overrides: Record<string, string>) => loadConfig({ env: { ...env, ...overrides } });
+  const settings = settingsWith({});
 
   return {
     postgres,
     redis,
     settings,
+    settingsWith,
     async stop() {
       await Promise.allSettled([postgres.stop(), redis.stop()]);
     },

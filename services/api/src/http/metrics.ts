@@ -1,0 +1,35 @@
+import type { FastifyInstance } from 'fastify';
+import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import { UNLIMITED } from './rate-limits.js';
+
+/**
+ * Prometheus metrics at GET /metrics: request counts and latencies by route and status, and the process's own
+ * (memory, event-loop lag). nginx never forwards /metrics; Prometheus scrapes the API on the internal network.
+ */
+export async function registerMetrics(app: FastifyInstance): Promise<void> {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const labelNames = ['method', 'route', 'status'] as const;
+  // Each app its own registry (never prom-client's global one), so two instances in one process never clash.
+  const registers = [registry];
+  const requests = new Counter({ name: 'http_requests_total', help: 'Requests answered', labelNames, registers });
+  const duration = new Histogram({
+    name: 'http_request_duration_seconds',
+    help: 'Time to answer a request',
+    labelNames,
+    buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers,
+  });
+
+  app.addHook('onResponse', async (request, reply) => {
+    // The route's pattern, never the raw URL: ids in paths would make a series per user.
+    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode };
+    requests.inc(labels);
+    duration.observe(labels, reply.elapsedTime / 1000);
+  });
+
+  app.get('/metrics', { config: UNLIMITED }, async (_request, reply) => {
+    reply.type(registry.contentType);
+    return registry.metrics();
+  });
+}

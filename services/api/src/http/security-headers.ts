@@ -1,0 +1,31 @@
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import type { Settings } from '@pdpl/config';
+import type { FastifyInstance } from 'fastify';
+
+/**
+ * Response headers for a JSON API: a CSP that allows nothing to load or frame it, no HSTS here (nginx sets it on
+ * HTTPS only; the API itself speaks plain HTTP on the internal network), and CORS for the configured origins only.
+ */
+export async function registerSecurityHeaders(app: FastifyInstance, settings: Settings): Promise<void> {
+  await app.register(helmet, {
+    contentSecurityPolicy: {
+      // Helmet's defaults are for HTML pages and include upgrade-insecure-requests; a JSON API needs none of them.
+      useDefaults: false,
+      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] },
+    },
+    hsts: false,
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+  });
+
+  // An origin not on the list gets no Access-Control-* header at all, so the browser keeps the answer from it.
+  const origins = settings.cors.allowedOrigins;
+  await app.register(cors, {
+    origin: origins.length ? origins : false,
+    credentials: true,
+    methods: ['GET', 'POST'],
+    allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
+    exposedHeaders: ['x-request-id', 'retry-after'],
+    maxAge: 600,
+  });
+}

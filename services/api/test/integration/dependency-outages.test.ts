@@ -1,0 +1,126 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import type { Settings } from '@pdpl/config';
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.ts';
+import { Passwords } from '../../src/auth/passwords.ts';
+import { runMigrations } from '../../src/db/migrations.ts';
+import { createPool } from '../../src/db/pool.ts';
+import { UserStore } from '../../src/db/users.ts';
+import type { DataServices } from './data-services.ts';
+import { startDataServices } from './data-services.ts';
+import { call } from './http-client.ts';
+
+// What the API does when Redis hangs (a paused container: connections open, no answers) and when PostgreSQL is
+// unreachable: answers within a bounded time, fails closed where a wrong "yes" would be a security hole, and the
+// process keeps running. README.md, "When Redis is down", states the policy these tests hold.
+
+const run = promisify(execFile);
+const EMAIL = 'outage@example.com';
+const PASSWORD = 'correct horse battery staple';
+const COMMAND_TIMEOUT_MS = 300;
+
+let services: DataServices;
+let settings: Settings;
+let app: FastifyInstance;
+let baseUrl: string;
+let accessToken: string;
+let refreshToken: string;
+
+before(async () => {
+  services = await startDataServices();
+  settings = services.settingsWith({ REDIS_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS) });
+  await runMigrations(settings);
+  app = await buildApp(settings);
+  const pool = createPool(settings, app.log as never);
+  await new UserStore(pool).create(EMAIL, await new Passwords(settings).hash(PASSWORD));
+  await pool.end();
+  baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
+  const { body } = await call(baseUrl, 'POST', '/v1/auth/login', {
+    body: { email: EMAIL, password: PASSWORD, refreshTransport: 'body' },
+  });
+  ({ accessToken, refreshToken } = body);
+});
+
+after(async () => {
+  await run('docker', ['unpause', services.redis.getId()]).catch(() => undefined);
+  await app?.close();
+  await services?.stop();
+});
+
+async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms: number }> {
+  const started = performance.now();
+  const result = await work();
+  return { result, ms: performance.now() - started };
+}
+
+describe('Redis hanging', () => {
+  before(() => run('docker', ['pause', services.redis.getId()]));
+  after(() => run('docker', ['unpause', services.redis.getId()]));
+
+  // Two Redis questions at most per request (rate limit, then the route's own), each bounded by the timeout.
+  const BOUND_MS = 2 * COMMAND_TIMEOUT_MS + 1_000;
+
+  for (const [name, request] of [
+    ['an authenticated request', () => call(baseUrl, 'GET', '/v1/me', { token: accessToken })],
+    ['a refresh', () => call(baseUrl, 'POST', '/v1/auth/refresh', { body: { refreshToken } })],
+    [
+      'a login, before any password is checked',
+      () => call(baseUrl, 'POST', '/v1/auth/login', { body: { email: EMAIL, password: PASSWORD } }),
+    ],
+    ['a logout', () => call(baseUrl, 'POST', '/v1/auth/logout', { token: accessToken })],
+  ] as const) {
+    it(`should refuse ${name} with 503 within ${BOUND_MS} ms`, async () => {
+      const { result, ms } = await timed(request);
+
+      assert.equal(result.status, 503);
+      assert.equal(result.body.error.code, 'SERVICE_UNAVAILABLE');
+      assert.ok(ms < BOUND_MS, `answered after ${Math.round(ms)} ms`);
+    });
+  }
+
+  it('should report not ready, and stay live', async () => {
+    const ready = await call(baseUrl, 'GET', '/health/ready');
+    const live = await call(baseUrl, 'GET', '/health/live');
+
+    assert.equal(ready.status, 503);
+    assert.equal(ready.body.redis, 'down');
+    assert.equal(live.status, 200);
+  });
+});
+
+describe('Redis back', () => {
+  it('should serve the same token again, with nothing restarted', async () => {
+    let me = await call(baseUrl, 'GET', '/v1/me', { token: accessToken });
+    for (let attempt = 0; me.status === 503 && attempt < 20; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      me = await call(baseUrl, 'GET', '/v1/me', { token: accessToken });
+    }
+
+    assert.equal(me.status, 200);
+  });
+});
+
+describe('PostgreSQL unreachable', () => {
+  let noDatabase: FastifyInstance;
+
+  before(async () => {
+    noDatabase = await buildApp(services.settingsWith({ DATABASE_PORT: '1' }));
+  });
+  after(() => noDatabase?.close());
+
+  it('should answer a login with a bare 500: no stack, no driver message', async () => {
+    const response = await noDatabase.inject({
+      method: 'POST',
+      url: '/v1/auth/login',
+      payload: { email: EMAIL, password: PASSWORD },
+    });
+
+    assert.equal(response.statusCode, 500);
+    assert.deepEqual(Object.keys(response.json().error).sort(), ['code', 'message', 'requestId']);
+    assert.equal(response.json().error.code, 'INTERNAL_ERROR');
+    assert.doesNotMatch(response.body, /ECONNREFUSED|at \w+ \(|\.ts:\d+/);
+  });
+});
