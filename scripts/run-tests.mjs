@@ -8,6 +8,7 @@ const SUITES = {
   unit: ['config/test', 'services/api/test/unit', 'test/scripts'],
   integration: ['services/api/test/integration'],
   e2e: ['test/e2e'],
+  security: ['test/security'],
 };
 
 const requested = process.argv.slice(2);

@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 
@@ -17,13 +19,27 @@ export interface Stack {
   readonly env: NodeJS.ProcessEnv;
 }
 
-export function e2eStack(project: string, httpPort: number, httpsPort: number): Stack {
-  const env = {
+export interface StackOptions {
+  /** The compose network's range: each project needs its own, or two stacks up at once collide. */
+  readonly subnet: string;
+  /** API settings for this stack (VARIABLE=value lines of its api.env). */
+  readonly apiSettings?: Record<string, string>;
+}
+
+export function e2eStack(project: string, httpPort: number, httpsPort: number, options: StackOptions): Stack {
+  const env: NodeJS.ProcessEnv = {
     ...process.env,
     COMPOSE_PROJECT_NAME: project,
     PDPL_HTTP_PORT: String(httpPort),
     PDPL_HTTPS_PORT: String(httpsPort),
+    PDPL_NETWORK_SUBNET: options.subnet,
   };
+  if (options.apiSettings) {
+    const file = join(mkdtempSync(join(tmpdir(), `${project}-`)), 'api.env');
+    const lines = Object.entries(options.apiSettings).map(([name, value]) => `${name}=${value}\n`);
+    writeFileSync(file, lines.join(''));
+    env.PDPL_API_ENV_FILE = file;
+  }
   return { project, httpPort, httpsPort, env };
 }
 
@@ -47,25 +63,33 @@ export interface HttpsResponse {
   readonly body: string;
 }
 
-const secretsDir = process.env.PDPL_SECRETS_DIR ?? `${REPO_ROOT}.secrets`;
+export const secretsDir = process.env.PDPL_SECRETS_DIR ?? `${REPO_ROOT}.secrets`;
+
+export interface HttpsOptions {
+  readonly token?: string;
+  /** Sent as JSON; a string is sent as it is, still labelled JSON (to send what no serializer would). */
+  readonly body?: unknown;
+  readonly headers?: Record<string, string>;
+}
 
 /** An HTTPS request that verifies the server against the platform's local CA, as a client on the host would. */
-export function https(stack: Stack, method: string, path: string, options: { token?: string; body?: unknown } = {}) {
+export function https(stack: Stack, method: string, path: string, options: HttpsOptions = {}) {
   const ca = readFileSync(`${secretsDir}/tls/ca.crt`);
-  const payload = options.body === undefined ? undefined : JSON.stringify(options.body);
-  const headers: Record<string, string> = {};
+  const { body } = options;
+  const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
+  const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
-  if (payload) headers['content-type'] = 'application/json';
+  if (payload) headers['content-type'] ??= 'application/json';
   return new Promise<HttpsResponse>((resolve, reject) => {
     const req = request(
       { host: 'localhost', port: stack.httpsPort, method, path, ca, headers, servername: 'localhost' },
       (res) => {
-        let body = '';
+        let text = '';
         res.setEncoding('utf8');
         res.on('data', (chunk) => {
-          body += chunk;
+          text += chunk;
         });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: text }));
       },
     );
     req.on('error', reject);

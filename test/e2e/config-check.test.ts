@@ -22,7 +22,7 @@ after(async () => {
 function configCheck(env: NodeJS.ProcessEnv = {}) {
   return run('npm', ['run', '--silent', 'config:check', '--', '--compose', '--json'], {
     cwd: REPO_ROOT,
-    env: { ...process.env, COMPOSE_PROJECT_NAME: 'pdpl-config-check', ...env },
+    env: { ...process.env, COMPOSE_PROJECT_NAME: 'pdpl-config-check', PDPL_NETWORK_SUBNET: '172.30.82.0/24', ...env },
   });
 }
 

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { compose, e2eStack, https, npmScript } from './compose-stack.ts';
 
-const stack = e2eStack('pdpl-e2e', 18080, 18443);
+const stack = e2eStack('pdpl-e2e', 18080, 18443, { subnet: '172.30.81.0/24' });
 const EMAIL = 'e2e-operator@example.com';
 const PASSWORD = 'a long password, typed once';
 

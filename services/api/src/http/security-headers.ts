@@ -19,9 +19,11 @@ export async function registerSecurityHeaders(app: FastifyInstance, settings: Se
   });
 
   // An origin not on the list gets no Access-Control-* header at all, so the browser keeps the answer from it.
-  const origins = settings.cors.allowedOrigins;
+  // (A list given to @fastify/cors would still send Access-Control-Allow-Credentials to everyone; deciding per
+  // request here sends nothing at all to an origin not listed.)
+  const allowed = new Set(settings.cors.allowedOrigins);
   await app.register(cors, {
-    origin: origins.length ? origins : false,
+    origin: (origin, decide) => decide(null, origin !== undefined && allowed.has(origin) ? origin : false),
     credentials: true,
     methods: ['GET', 'POST'],
     allowedHeaders: ['authorization', 'content-type', 'x-request-id'],
