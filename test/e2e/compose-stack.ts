@@ -1,10 +1,11 @@
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chownSync, cpSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { PLATFORM_SECRETS } from '../../config/src/secret-files.ts';
 
 // Drives the compose stack exactly as an operator does, through the npm scripts, in a project of its own
 // (own containers, volumes and ports) so it never touches a stack started with `npm run up`.
@@ -65,6 +66,16 @@ export interface HttpsResponse {
 
 export const secretsDir = process.env.PDPL_SECRETS_DIR ?? `${REPO_ROOT}.secrets`;
 
+/**
+ * A copy of the secrets directory for a stack of its own. A copy belongs to whoever made it; the containers read
+ * it through the secrets group, as with the originals.
+ */
+export function copySecrets(target: string): string {
+  cpSync(secretsDir, target, { recursive: true });
+  for (const { file } of PLATFORM_SECRETS) chownSync(join(target, file), -1, statSync(join(secretsDir, file)).gid);
+  return target;
+}
+
 export interface HttpsOptions {
   readonly token?: string;
   /** Sent as JSON; a string is sent as it is, still labelled JSON (to send what no serializer would). */
@@ -74,7 +85,7 @@ export interface HttpsOptions {
 
 /** An HTTPS request that verifies the server against the platform's local CA, as a client on the host would. */
 export function https(stack: Stack, method: string, path: string, options: HttpsOptions = {}) {
-  const ca = readFileSync(`${secretsDir}/tls/ca.crt`);
+  const ca = readFileSync(`${stack.env.PDPL_SECRETS_DIR ?? secretsDir}/tls/ca.crt`);
   const { body } = options;
   const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
   const headers: Record<string, string> = { ...options.headers };

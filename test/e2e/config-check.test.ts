@@ -1,17 +1,16 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { chownSync, cpSync, mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { REPO_ROOT } from './compose-stack.ts';
+import { copySecrets, REPO_ROOT } from './compose-stack.ts';
 
 // `npm run config:check -- --compose` judges the api service exactly as docker-compose.yml would boot it:
 // production rules, Docker secrets, inside the api image.
 
 const run = promisify(execFile);
-const secretsDir = process.env.PDPL_SECRETS_DIR ?? join(REPO_ROOT, '.secrets');
 const scratch = mkdtempSync(join(tmpdir(), 'pdpl-config-check-'));
 after(async () => {
   rmSync(scratch, { recursive: true, force: true });
@@ -34,12 +33,7 @@ describe('config:check on the production compose service', () => {
   });
 
   it('should fail with exit 1, naming the setting and not the value, when a secret is a placeholder', async () => {
-    const weak = join(scratch, 'secrets');
-    cpSync(secretsDir, weak, { recursive: true });
-    // A copy belongs to whoever made it; the containers read through the secrets group, as with the originals.
-    for (const name of ['postgres_app_password', 'redis_password', 'jwt_secret']) {
-      chownSync(join(weak, name), -1, statSync(join(secretsDir, name)).gid);
-    }
+    const weak = copySecrets(join(scratch, 'secrets'));
     writeFileSync(join(weak, 'jwt_secret'), 'changeme-changeme-changeme-changeme');
 
     const failure = await configCheck({ PDPL_SECRETS_DIR: weak }).then(
