@@ -6,6 +6,7 @@ import Fastify from 'fastify';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { Passwords } from './auth/passwords.js';
+import { RevocationMirror } from './auth/revocation-mirror.js';
 import { SessionStore } from './auth/sessions.js';
 import { TokenService } from './auth/tokens.js';
 import { createPool } from './db/pool.js';
@@ -35,6 +36,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     : pino(loggerOptions(settings));
   const db = createPool(settings, log);
   const redis = createRedis(settings, log);
+  const mirror = new RevocationMirror(redis, log);
 
   const app = Fastify({
     loggerInstance: log as FastifyBaseLogger,
@@ -64,6 +66,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
     reply.header('x-request-id', request.id);
   });
   app.addHook('onClose', async () => {
+    mirror.stop();
     // quit() waits for a reply and would hang on a Redis that is down; disconnect() also stops reconnecting.
     const closeRedis = redis.status === 'ready' ? redis.quit() : Promise.resolve(redis.disconnect());
     await Promise.allSettled([db.end(), closeRedis]);
@@ -77,7 +80,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
 
   const users = new UserStore(db);
   const tokens = new TokenService(settings);
-  const sessions = new SessionStore(redis, settings.jwt.refreshTtlSeconds);
+  const sessions = new SessionStore(redis, settings.jwt.refreshTtlSeconds, mirror);
   const passwords = new Passwords(settings);
   await app.register(healthRoutes, { db, redis });
   await app.register(authRoutes, { settings, users, tokens, sessions, passwords });
@@ -87,5 +90,6 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   await redis.connect().catch((error: Error) => {
     log.warn({ err: { message: error.message } }, 'redis not reachable at start; retrying in the background');
   });
+  mirror.start();
   return app;
 }

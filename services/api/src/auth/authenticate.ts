@@ -22,9 +22,9 @@ export function verifiedClaims(tokens: TokenService, token: string, kind: TokenK
 }
 
 /**
- * Verifies a token and checks that neither it, its session nor its generation has been revoked. When Redis cannot
- * answer, the session store throws and the request is refused with 503 rather than let through: a revoked token
- * must never work (fail closed).
+ * Verifies a token and checks that its session has not been ended, by logout or by "log out everywhere". When
+ * neither this instance's copy nor Redis can answer, the request is refused with 503 rather than let through: a
+ * revoked token must never work (fail closed).
  */
 export async function checkToken(
   tokens: TokenService,
@@ -33,6 +33,6 @@ export async function checkToken(
   kind: TokenKind,
 ): Promise<TokenClaims> {
   const claims = verifiedClaims(tokens, token, kind);
-  if ((await sessions.stateOf(claims)) !== 'valid') throw new ApiError('AUTH_TOKEN_REVOKED');
+  if ((await sessions.stateOf(claims)) === 'revoked') throw new ApiError('AUTH_TOKEN_REVOKED');
   return claims;
 }

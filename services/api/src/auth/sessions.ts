@@ -1,33 +1,40 @@
 import type { Redis } from 'ioredis';
 import { redisAnswer } from '../redis-client.js';
+import type { Change, RevocationMirror } from './revocation-mirror.js';
+import { CHANNEL, GENERATION_PREFIX, SESSION_PREFIX } from './revocation-mirror.js';
 import type { TokenClaims } from './tokens.js';
 
 // Everything the API remembers about sessions lives in Redis under auth:, each key expiring when the last token it
 // concerns would have expired anyway:
-//   auth:revoked:<jti>          one token revoked (logout), or a refresh token already used
-//   auth:revoked-session:<fam>  a whole session revoked (logout, or a reused refresh token)
+//   auth:spent:<jti>            a refresh token already used (each works once)
+//   auth:revoked-session:<fam>  a session ended (logout, or a reused refresh token)
 //   auth:generation:<user>      raised by "log out everywhere": tokens of older generations are refused
-const revokedToken = (jti: string) => `auth:revoked:${jti}`;
-const revokedSession = (family: string) => `auth:revoked-session:${family}`;
-const generationKey = (userId: string) => `auth:generation:${userId}`;
+// Every change to the last two is also published, for each instance's copy (revocation-mirror.ts).
+const spentKey = (jti: string) => `auth:spent:${jti}`;
+const sessionKey = (family: string) => `${SESSION_PREFIX}${family}`;
+const generationKey = (userId: string) => `${GENERATION_PREFIX}${userId}`;
 
 const secondsUntil = (exp: number) => Math.max(1, exp - Math.floor(Date.now() / 1000));
+const message = (change: Change) => JSON.stringify(change);
 
-/** valid; revoked-token: this token alone (logout, or a refresh token already spent); revoked-session: the rest. */
-export type TokenState = 'valid' | 'revoked-token' | 'revoked-session';
+export type TokenState = 'valid' | 'revoked';
 export type RefreshOutcome = 'rotated' | 'reused';
 
 /**
- * Revocation state shared by every API instance through Redis. Each question costs one round trip; a Redis that
- * cannot answer raises RedisUnavailableError, never a guess (fail closed: see README.md, "When Redis is down").
+ * Session state shared by every API instance. Access tokens are checked against this instance's copy when it is
+ * fresh, and against Redis otherwise; writes and refresh tokens always go to Redis. A Redis that cannot answer
+ * raises RedisUnavailableError, never a guess (fail closed: README.md, "Rate limits, and what happens when Redis
+ * is down").
  */
 export class SessionStore {
   readonly #redis: Redis;
+  readonly #mirror: RevocationMirror | undefined;
   readonly #refreshTtl: number;
 
-  constructor(redis: Redis, refreshTtlSeconds: number) {
+  constructor(redis: Redis, refreshTtlSeconds: number, mirror?: RevocationMirror) {
     this.#redis = redis;
     this.#refreshTtl = refreshTtlSeconds;
+    this.#mirror = mirror;
   }
 
   /** The user's current session generation, stamped into the tokens of a new login. */
@@ -35,43 +42,56 @@ export class SessionStore {
     return Number((await redisAnswer(this.#redis.get(generationKey(userId)))) ?? 0);
   }
 
-  /** Whether a verified token still stands: not revoked itself, nor its session, nor its generation. */
+  /** Whether a verified token's session still stands: not ended, not older than the user's generation. */
   async stateOf(claims: TokenClaims): Promise<TokenState> {
-    const [token, session, generation] = await redisAnswer(
-      this.#redis.mget(revokedToken(claims.jti), revokedSession(claims.fam), generationKey(claims.sub)),
+    const mirror = this.#mirror;
+    if (mirror?.fresh()) {
+      const revoked = mirror.isSessionRevoked(claims.fam) || mirror.generationOf(claims.sub) > claims.gen;
+      return revoked ? 'revoked' : 'valid';
+    }
+    const [session, generation] = await redisAnswer(
+      this.#redis.mget(sessionKey(claims.fam), generationKey(claims.sub)),
     );
-    if (session !== null || Number(generation ?? 0) > claims.gen) return 'revoked-session';
-    return token === null ? 'valid' : 'revoked-token';
+    return session !== null || Number(generation ?? 0) > claims.gen ? 'revoked' : 'valid';
   }
 
   /**
-   * Spends a refresh token: the first use rotates it, any later one is theft or a replay, and ends the session
-   * (every token of its family, including the pair the first use got).
+   * Spends a refresh token, in Redis whatever the copy says: the first use rotates it; any later one is theft or a
+   * replay, and ends the session (every token of its family, including the pair the first use got).
    */
   async spendRefreshToken(claims: TokenClaims): Promise<RefreshOutcome> {
-    const first = await redisAnswer(
-      this.#redis.set(revokedToken(claims.jti), '1', 'EX', secondsUntil(claims.exp), 'NX'),
-    );
+    const first = await redisAnswer(this.#redis.set(spentKey(claims.jti), '1', 'EX', secondsUntil(claims.exp), 'NX'));
     if (first === 'OK') return 'rotated';
-    await this.revokeSession(claims);
+    await this.endSession(claims);
     return 'reused';
   }
 
-  /** Logout: this token and its whole session, so the session's refresh token is dead too. */
-  async revokeSession(claims: TokenClaims): Promise<void> {
+  /** Logout: the token's whole session, its refresh token and every token refreshed from it included. */
+  async endSession(claims: TokenClaims): Promise<void> {
+    const change: Change = { kind: 'session', id: claims.fam, expiresAt: Date.now() + this.#refreshTtl * 1000 };
     await redisAnswer(
       this.#redis
         .multi()
-        .set(revokedToken(claims.jti), '1', 'EX', secondsUntil(claims.exp))
-        .set(revokedSession(claims.fam), '1', 'EX', this.#refreshTtl)
+        .set(sessionKey(claims.fam), '1', 'EX', this.#refreshTtl)
+        .publish(CHANNEL, message(change))
         .exec(),
     );
   }
 
-  /** Log out everywhere: every token of the user issued until now is refused, whichever instance checks it. */
+  /** Log out everywhere: every token of the user issued until now is refused, on every instance. */
   async endAllSessions(userId: string): Promise<void> {
+    const expiresAt = Date.now() + this.#refreshTtl * 1000;
+    // One script, so the new value is published in the same step that writes it.
     await redisAnswer(
-      this.#redis.multi().incr(generationKey(userId)).expire(generationKey(userId), this.#refreshTtl).exec(),
+      this.#redis.eval(RAISE_GENERATION, 1, generationKey(userId), this.#refreshTtl, CHANNEL, userId, expiresAt),
     );
   }
 }
+
+// KEYS[1]: the user's generation key. ARGV: its lifetime in seconds, the channel, the user id, the expiry in ms.
+const RAISE_GENERATION = `
+local value = redis.call('INCR', KEYS[1])
+redis.call('EXPIRE', KEYS[1], ARGV[1])
+redis.call('PUBLISH', ARGV[2], cjson.encode({ kind = 'generation', id = ARGV[3], value = value,
+  expiresAt = tonumber(ARGV[4]) }))
+return value`;

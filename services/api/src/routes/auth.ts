@@ -84,12 +84,10 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
       }
       await refreshesPerAccount.spend(request, reply);
       const claims = verifiedClaims(tokens, token, 'refresh');
-      const state = await sessions.stateOf(claims);
-      if (state === 'revoked-session') throw new ApiError('AUTH_TOKEN_REVOKED');
+      if ((await sessions.stateOf(claims)) === 'revoked') throw new ApiError('AUTH_TOKEN_REVOKED');
       // Refresh tokens are single-use; a second use means a copy exists, so the whole session ends.
-      if (state === 'revoked-token' || (await sessions.spendRefreshToken(claims)) === 'reused') {
-        await sessions.revokeSession(claims);
-        request.log.warn({ event: 'refresh_token_reused' }, 'refresh token reused; session revoked');
+      if ((await sessions.spendRefreshToken(claims)) === 'reused') {
+        request.log.warn({ event: 'refresh_token_reused' }, 'refresh token reused; session ended');
         cookie.clear(reply);
         throw new ApiError('AUTH_TOKEN_REUSED');
       }
@@ -103,7 +101,7 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
   // Logout ends this session: its access token, its refresh token and every token refreshed from them.
   app.post('/v1/auth/logout', async (request, reply) => {
     const claims = await checkToken(tokens, sessions, bearerToken(request), 'access');
-    await sessions.revokeSession(claims);
+    await sessions.endSession(claims);
     cookie.clear(reply);
     return reply.status(204).send();
   });

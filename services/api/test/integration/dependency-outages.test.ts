@@ -6,6 +6,7 @@ import type { Settings } from '@pdpl/config';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { Passwords } from '../../src/auth/passwords.ts';
+import { STALE_AFTER_MS } from '../../src/auth/revocation-mirror.ts';
 import { runMigrations } from '../../src/db/migrations.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { UserStore } from '../../src/db/users.ts';
@@ -57,7 +58,12 @@ async function timed<T>(work: () => Promise<T>): Promise<{ result: T; ms: number
 }
 
 describe('Redis hanging', () => {
-  before(() => run('docker', ['pause', services.redis.getId()]));
+  before(async () => {
+    await run('docker', ['pause', services.redis.getId()]);
+    // The instance's copy of the revocations stays trusted this long after Redis last spoke (nothing can be revoked
+    // meanwhile: a revocation is written to Redis first); after that, every check asks Redis.
+    await new Promise((resolve) => setTimeout(resolve, STALE_AFTER_MS + 100));
+  });
   after(() => run('docker', ['unpause', services.redis.getId()]));
 
   // Two Redis questions at most per request (rate limit, then the route's own), each bounded by the timeout.
