@@ -13,6 +13,8 @@ export interface TokenClaims {
   readonly fam: string;
   /** The user's session generation at login; "log out everywhere" raises it, which ends older sessions. */
   readonly gen: number;
+  /** Issued at, in seconds since the epoch. */
+  readonly iat: number;
   /** Expiry, in seconds since the epoch. */
   readonly exp: number;
 }

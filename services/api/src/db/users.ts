@@ -7,6 +7,8 @@ export interface User {
   readonly createdAt: Date;
 }
 
+export type Profile = Pick<User, 'id' | 'email' | 'createdAt'>;
+
 interface UserRow {
   id: string;
   email: string;
@@ -43,10 +45,16 @@ export class UserStore {
     return result.rows[0] && toUser(result.rows[0]);
   }
 
-  async findById(id: string): Promise<User | undefined> {
-    const sql = 'SELECT id, email, password_hash, created_at FROM users WHERE id = $1';
-    const result = await this.#db.query<UserRow>(sql, [id]);
-    return result.rows[0] && toUser(result.rows[0]);
+  /** What a user may read about themselves: never the password hash. A prepared statement, parsed once. */
+  async profileOf(id: string): Promise<Profile | undefined> {
+    const query = { name: 'user-profile', text: 'SELECT id, email, created_at FROM users WHERE id = $1', values: [id] };
+    const row = (await this.#db.query<Omit<UserRow, 'password_hash'>>(query)).rows[0];
+    return row && { id: row.id, email: row.email, createdAt: row.created_at };
+  }
+
+  async exists(id: string): Promise<boolean> {
+    const query = { name: 'user-exists', text: 'SELECT 1 FROM users WHERE id = $1', values: [id] };
+    return (await this.#db.query(query)).rowCount === 1;
   }
 
   async create(email: string, passwordHash: string): Promise<User> {

@@ -92,7 +92,7 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
         throw new ApiError('AUTH_TOKEN_REUSED');
       }
       // A deleted account gets no new tokens, whatever it still holds.
-      if (!(await users.findById(claims.sub))) throw new ApiError('AUTH_TOKEN_INVALID');
+      if (!(await users.exists(claims.sub))) throw new ApiError('AUTH_TOKEN_INVALID');
       const pair = tokens.issuePair({ userId: claims.sub, family: claims.fam, generation: claims.gen });
       return deliver(reply, pair, fromBody ? 'body' : 'cookie');
     },

@@ -44,3 +44,14 @@ export const meResponse = {
     createdAt: { type: 'string', format: 'date-time' },
   },
 } as const;
+
+export const sessionResponse = {
+  type: 'object',
+  required: ['userId', 'sessionId', 'issuedAt', 'expiresAt'],
+  properties: {
+    userId: { type: 'string' },
+    sessionId: { type: 'string' },
+    issuedAt: { type: 'string', format: 'date-time' },
+    expiresAt: { type: 'string', format: 'date-time' },
+  },
+} as const;

@@ -65,6 +65,18 @@ describe('auth flow against PostgreSQL and Redis', () => {
     assert.equal(me.body.email, 'operator@example.com');
   });
 
+  it('should describe the session of a token without reading the database', async () => {
+    const { body: pair } = await login();
+
+    const session = await call('GET', '/v1/session', { token: pair.accessToken });
+
+    const { sub, fam, exp } = claimsOf(pair.accessToken);
+    assert.equal(session.status, 200);
+    assert.equal(session.body.userId, sub);
+    assert.equal(session.body.sessionId, fam);
+    assert.equal(session.body.expiresAt, new Date(Number(exp) * 1000).toISOString());
+  });
+
   it('should answer a wrong password and an unknown email identically', async () => {
     const wrongPassword = await login(EMAIL, 'not the password at all');
     const unknownEmail = await login('nobody@example.com', PASSWORD);

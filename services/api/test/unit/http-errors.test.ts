@@ -96,6 +96,32 @@ describe('API errors', () => {
     assert.equal(response.json().error.code, 'AUTH_REQUIRED');
   });
 
+  it('should send the headers of a JSON API, and neither HSTS nor X-Powered-By over plain HTTP', async () => {
+    const { headers } = await app.inject({ method: 'GET', url: '/health/live' });
+
+    assert.equal(
+      headers['content-security-policy'],
+      "default-src 'none';frame-ancestors 'none';base-uri 'none';form-action 'none'",
+    );
+    assert.equal(headers['x-content-type-options'], 'nosniff');
+    assert.equal(headers['cross-origin-resource-policy'], 'same-origin');
+    assert.equal(headers['strict-transport-security'], undefined);
+    assert.equal(headers['x-powered-by'], undefined);
+  });
+
+  it('should serve Prometheus metrics, counting requests by route pattern', async () => {
+    await app.inject({ method: 'GET', url: '/health/live' });
+
+    const metrics = await app.inject({ method: 'GET', url: '/metrics' });
+
+    assert.equal(metrics.statusCode, 200);
+    assert.match(
+      metrics.body,
+      /http_request_duration_seconds_count\{method="GET",route="\/health\/live",status="200"\} \d+/,
+    );
+    assert.match(metrics.body, /process_resident_memory_bytes/);
+  });
+
   it('should answer an unknown route with the catalogue 404 and the request id', async () => {
     const response = await app.inject({ method: 'GET', url: '/nope', headers: { 'x-request-id': 'req-12345678' } });
 
