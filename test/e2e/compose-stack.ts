@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { chownSync, cpSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, cpSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +36,10 @@ export function e2eStack(project: string, httpPort: number, httpsPort: number, o
     PDPL_NETWORK_SUBNET: options.subnet,
   };
   if (options.apiSettings) {
-    const file = join(mkdtempSync(join(tmpdir(), `${project}-`)), 'api.env');
+    // One file per project, replaced on every run: nothing accumulates in the temporary directory.
+    const dir = join(tmpdir(), `pdpl-stack-${project}`);
+    mkdirSync(dir, { recursive: true });
+    const file = join(dir, 'api.env');
     const lines = Object.entries(options.apiSettings).map(([name, value]) => `${name}=${value}\n`);
     writeFileSync(file, lines.join(''));
     env.PDPL_API_ENV_FILE = file;

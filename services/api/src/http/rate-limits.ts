@@ -5,13 +5,17 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Redis } from 'ioredis';
 import { redisAnswer } from '../redis-client.js';
 import { ApiError } from './errors.js';
+import { sharedRateCounter } from './shared-rate-counter.js';
 
 // Rate limits live in Redis (keys under rate:), so every API instance counts the same requests. The client is
 // request.ip: behind nginx, the address nginx saw (server.trustedProxies makes Fastify believe X-Forwarded-For).
 //
-// When Redis cannot answer, the limits per address skip (fail open): every route they guard that matters needs
-// Redis for its own answer and fails closed with 503. The limits per account fail closed themselves: a login must
-// never be tried, and its answer shown, without its account's failure count.
+// The general limit is counted in memory and shared through Redis in batches (shared-rate-counter.ts); the strict
+// limits of login and refresh ask Redis on every request.
+//
+// When Redis cannot answer, the general limit counts on each instance alone and the strict limits per address skip
+// (fail open): every route they guard needs Redis for its own answer and fails closed with 503. The limits per
+// account fail closed themselves: a login must never be tried, and its answer shown, without its failure count.
 
 const NAMESPACE = 'rate:';
 
@@ -21,8 +25,7 @@ export async function registerRateLimits(app: FastifyInstance, settings: Setting
     global: true,
     max: settings.rateLimit.max,
     timeWindow: settings.rateLimit.windowSeconds * 1000,
-    redis,
-    nameSpace: NAMESPACE,
+    store: sharedRateCounter(redis, NAMESPACE),
     skipOnError: true,
     errorResponseBuilder: () => new ApiError('RATE_LIMITED'),
   });

@@ -1,11 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
+import type { Settings } from '@pdpl/config';
 import type { FastifyInstance } from 'fastify';
+import type { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { buildApp } from '../../src/app.ts';
 import { Passwords } from '../../src/auth/passwords.ts';
 import { runMigrations } from '../../src/db/migrations.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { UserStore } from '../../src/db/users.ts';
+import { sharedRateCounter } from '../../src/http/shared-rate-counter.ts';
+import { createRedis } from '../../src/redis-client.ts';
 import type { DataServices } from './data-services.ts';
 import { startDataServices } from './data-services.ts';
 import { call } from './http-client.ts';
@@ -116,5 +121,54 @@ describe('backoff per account after failed logins', () => {
 
     assert.equal(next.status, 429);
     assert.equal(next.body.error.code, 'RATE_LIMITED');
+  });
+});
+
+describe('the general limit, counted in memory and shared through Redis', () => {
+  const log = pino({ level: 'silent' });
+  const counters: Redis[] = [];
+  after(() => {
+    for (const redis of counters) redis.disconnect();
+  });
+
+  async function counterOn(settings: Settings) {
+    const redis = createRedis(settings, log);
+    counters.push(redis);
+    await redis.connect().catch(() => undefined);
+    const Store = sharedRateCounter(redis, 'rate-test:');
+    const store = new Store({});
+    return (key: string) =>
+      new Promise<number>((resolve, reject) =>
+        store.incr(key, (error, result) => (error ? reject(error) : resolve(result?.current ?? -1)), 60_000, 10),
+      );
+  }
+  const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  it("should learn the other instances' counts within a flush, and keep the total in Redis", async () => {
+    const [a, b] = [await counterOn(services.settings), await counterOn(services.settings)];
+
+    for (let request = 0; request < 8; request++) await a('client-1');
+    await pause(250);
+    const firstOnB = await b('client-1');
+    await pause(250);
+    const secondOnB = await b('client-1');
+
+    assert.equal(firstOnB, 1, 'before its first exchange, an instance knows only its own count');
+    assert.equal(secondOnB, 10, "after it, the others' count too");
+    const redis = counters[0] as Redis;
+    assert.equal(await redis.get('rate-test:all:client-1'), '9');
+    const ttl = await redis.pttl('rate-test:all:client-1');
+    assert.ok(ttl > 0 && ttl <= 60_000, `window ${ttl} ms`);
+  });
+
+  it('should keep counting on its own while Redis cannot answer', async () => {
+    const alone = await counterOn(services.settingsWith({ REDIS_PORT: '1' }));
+
+    const counts = [];
+    for (let request = 0; request < 12; request++) counts.push(await alone('client-2'));
+    await pause(250);
+
+    assert.deepEqual(counts, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+    assert.equal(await alone('client-2'), 13, 'what Redis did not take is still counted');
   });
 });

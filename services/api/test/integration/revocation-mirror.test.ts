@@ -59,6 +59,7 @@ const claims = (fam: string, sub = 'user-1', gen = 0): TokenClaims => ({
   typ: 'access',
   fam,
   gen,
+  iat: Math.floor(Date.now() / 1000),
   exp: Math.floor(Date.now() / 1000) + 600,
 });
 

@@ -1,0 +1,91 @@
+import { randomBytes } from 'node:crypto';
+import { pino } from 'pino';
+import { Passwords } from '../../services/api/src/auth/passwords.ts';
+import { runMigrations } from '../../services/api/src/db/migrations.ts';
+import { createPool } from '../../services/api/src/db/pool.ts';
+import { UserStore } from '../../services/api/src/db/users.ts';
+import type { DataServices } from '../../services/api/test/integration/data-services.ts';
+import {
+  DATABASE_PASSWORD,
+  REDIS_PASSWORD,
+  startDataServices,
+} from '../../services/api/test/integration/data-services.ts';
+import type { ChildServer } from './child-server.ts';
+import { startChildServer } from './child-server.ts';
+import type { Cleanup } from './cleanup.ts';
+import type { Answer } from './log-in.ts';
+import { logIn } from './log-in.ts';
+
+// Targets 2 and 3: the API in a child process, on PostgreSQL and Redis in containers of the platform's own images,
+// with a migrated schema and one user.
+
+const API_SERVER = new URL('./api-server.ts', import.meta.url);
+const EMAIL = 'bench@example.com';
+
+/** Limits high enough never to refuse the bench, so the limiter does all its work and no request is a 429. */
+export const UNREFUSING_RATE_LIMITS = { max: '1000000000', authMax: '1000' } as const;
+
+export interface InProcessApi {
+  readonly server: ChildServer;
+  /** Logs the bench user in; the access token for GET /v1/me. */
+  logIn(): Promise<string>;
+  stop(): Promise<void>;
+}
+
+function apiEnvironment(services: DataServices): NodeJS.ProcessEnv {
+  return {
+    PATH: process.env.PATH,
+    ENVIRONMENT: 'test',
+    // Production's level (see docker-compose.yml): request logs are off, as they are there.
+    LOG_LEVEL: 'warn',
+    // The containers' own addresses on Docker's bridge, not their published ports: as on the compose network, no
+    // docker-proxy relays the bytes (it would spend the same cores as the API to do so).
+    DATABASE_HOST: services.postgres.getIpAddress('bridge'),
+    DATABASE_PORT: '5432',
+    DATABASE_PASSWORD,
+    REDIS_HOST: services.redis.getIpAddress('bridge'),
+    REDIS_PORT: '6379',
+    REDIS_PASSWORD,
+    JWT_SECRET: randomBytes(32).toString('base64url'),
+    RATE_LIMIT_MAX: UNREFUSING_RATE_LIMITS.max,
+    RATE_LIMIT_AUTH_MAX: UNREFUSING_RATE_LIMITS.authMax,
+  };
+}
+
+async function createUser(services: DataServices, email: string, password: string): Promise<void> {
+  const pool = createPool(services.settings, pino({ level: 'silent' }));
+  try {
+    await new UserStore(pool).create(email, await new Passwords(services.settings).hash(password));
+  } finally {
+    await pool.end();
+  }
+}
+
+async function postJson(baseUrl: string, path: string, body: unknown): Promise<Answer> {
+  const response = await fetch(`${baseUrl}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: response.status, body: await response.text() };
+}
+
+export async function startInProcessApi(cleanup: Cleanup): Promise<InProcessApi> {
+  const services = await startDataServices();
+  const stopServices = cleanup.add('the PostgreSQL and Redis containers', () => services.stop());
+  await runMigrations(services.settings);
+  const password = randomBytes(18).toString('base64url');
+  await createUser(services, EMAIL, password);
+
+  const server = await startChildServer('api', API_SERVER, apiEnvironment(services));
+  const stopServer = cleanup.add('the api child process', () => server.stop());
+
+  return {
+    server,
+    logIn: () => logIn((path, body) => postJson(server.url, path, body), EMAIL, password),
+    async stop() {
+      await stopServer();
+      await stopServices();
+    },
+  };
+}

@@ -1,0 +1,206 @@
+import type { HotFunction, PackageTime } from './cpu-profile.ts';
+import type { LoadShape, Measurement } from './load.ts';
+
+// The bench's findings as text: the table, the verdict on the goal, and BENCHMARKS.md.
+
+/** The project's goal: the whole security chain, in-process, keeps this share of the bare route's throughput. */
+export const GOAL_SHARE = 0.6;
+
+export interface TargetOutcome {
+  readonly what: string;
+  readonly measurement?: Measurement;
+  /** Why the target has no figures: it could not be set up, or it answered with problems. */
+  readonly failure?: string;
+}
+
+export interface Machine {
+  readonly cores: number;
+  readonly cpuModel: string;
+  readonly memoryGiB: number;
+  readonly os: string;
+  readonly node: string;
+}
+
+export interface BenchReport {
+  readonly date: Date;
+  readonly machine: Machine;
+  readonly shape: LoadShape;
+  readonly autocannonVersion: string;
+  /** Bare route, /health/live, /v1/session and /v1/me in-process, /v1/me through nginx. */
+  readonly outcomes: readonly TargetOutcome[];
+  /** Where the API's CPU went under the security chain's load (target 3), when the run was asked to profile it. */
+  readonly profile?: ChainProfile;
+}
+
+export interface ChainProfile {
+  readonly packages: readonly PackageTime[];
+  readonly functions: readonly HotFunction[];
+}
+
+const BARE = 0;
+const CHAIN = 2;
+
+function trusted(outcome: TargetOutcome | undefined): Measurement | undefined {
+  return outcome?.failure === undefined ? outcome?.measurement : undefined;
+}
+
+function shareOfBare(report: BenchReport, index: number): number | undefined {
+  const bare = trusted(report.outcomes[BARE]);
+  const target = trusted(report.outcomes[index]);
+  return bare && target ? target.requestsPerSecond / bare.requestsPerSecond : undefined;
+}
+
+const percent = (share: number) => `${Math.round(share * 100)}%`;
+const millis = (ms: number) => String(Math.round(ms * 10) / 10);
+
+export function goalVerdict(report: BenchReport): string {
+  const share = shareOfBare(report, CHAIN);
+  const goal = `the security chain in-process keeps at least ${percent(GOAL_SHARE)} of the bare route's throughput`;
+  if (share === undefined) return `Goal (${goal}): not judged, a target it needs failed.`;
+  return `Goal (${goal}): ${share >= GOAL_SHARE ? 'MET' : 'NOT MET'}, it keeps ${percent(share)}.`;
+}
+
+const COLUMNS = [
+  '#',
+  'target',
+  'req/s',
+  'p50 ms',
+  'p99 ms',
+  'vs bare',
+  'server CPU',
+  'server µs/request',
+  'load generator CPU',
+  'machine CPU',
+];
+const tableRow = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
+
+export function resultsTable(report: BenchReport): string {
+  const rows = report.outcomes.map((outcome, index) => {
+    const named = [String(index + 1), outcome.what];
+    const measured = trusted(outcome);
+    if (!measured) {
+      return tableRow([...named, `failed: ${outcome.failure}`, ...Array<string>(COLUMNS.length - 3).fill('')]);
+    }
+
+    const share = shareOfBare(report, index);
+    const { serverCores } = measured;
+    return tableRow([
+      ...named,
+      Math.round(measured.requestsPerSecond).toLocaleString('en-US'),
+      millis(measured.latencyP50Ms),
+      millis(measured.latencyP99Ms),
+      share === undefined ? '-' : percent(share),
+      serverCores === undefined ? '-' : percent(serverCores),
+      serverCores === undefined ? '-' : String(Math.round((serverCores / measured.requestsPerSecond) * 1e6)),
+      percent(measured.generatorCores),
+      percent(measured.machineCores),
+    ]);
+  });
+  const alignment = COLUMNS.map((_, index) => (index < 2 ? '---' : '--:'));
+  return [tableRow(COLUMNS), `|${alignment.join('|')}|`, ...rows].join('\n');
+}
+
+export function parameters(report: BenchReport): string {
+  const { machine: m, shape: s } = report;
+  const date = `${report.date.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  return [
+    `Run on ${date}; ${m.cores} cores (${m.cpuModel}), ${m.memoryGiB} GiB, ${m.os}, Node ${m.node}.`,
+    `Load: autocannon ${report.autocannonVersion}, ${s.connections} connections, pipelining ${s.pipelining}, ` +
+      `${s.durationSeconds} s per target after a ${s.warmupSeconds} s warm-up that is not counted.`,
+  ].join('\n');
+}
+
+/** The profile as two tables: by package, then the functions with the most self time. */
+export function profileTables({ packages, functions }: ChainProfile): string {
+  const packageRows = packages.map(
+    (entry) => `| ${entry.name} | ${Math.round(entry.selfMs)} | ${percent(entry.share)} |`,
+  );
+  const functionRows = functions.map((hot) => {
+    const where = hot.location ? `\`${hot.location}\`` : '';
+    return `| ${hot.name} | ${where} | ${Math.round(hot.selfMs)} | ${percent(hot.share)} |`;
+  });
+  return [
+    '| package | self ms | share |',
+    '|---|--:|--:|',
+    ...packageRows,
+    '',
+    '| function | where | self ms | share |',
+    '|---|---|--:|--:|',
+    ...functionRows,
+  ].join('\n');
+}
+
+export function benchmarksMarkdown(report: BenchReport): string {
+  const profile = report.profile
+    ? [
+        "## Where the security chain's time goes",
+        '',
+        'A CPU profile of the API serving GET /v1/session under the same load, in an extra run not counted above',
+        "(`npm run bench -- --profile`). Self time is time in a function's own code. By package, what Node.js does",
+        "on a package's behalf counts for that package: a query's socket write is the database client's. The",
+        "kernel's side of a socket write, delivery over loopback included, shows as `writev`.",
+        '',
+        profileTables(report.profile),
+        '',
+      ]
+    : [];
+  return [
+    '# Benchmarks',
+    '',
+    "What the API's security chain costs in throughput, measured by `npm run bench` (issue #4). The share of the",
+    "bare route's throughput is the figure to compare; the absolute numbers depend on the machine.",
+    '',
+    `**${goalVerdict(report)}**`,
+    '',
+    parameters(report),
+    '',
+    resultsTable(report),
+    '',
+    '1. A bare Fastify route answering `{"ok":true}`, in a child process: the yardstick.',
+    "2. `GET /health/live` of the whole API (`buildApp`) in a child process: the app's baseline (request id,",
+    '   security headers, CORS, metrics) without the security chain.',
+    '3. `GET /v1/session` in the same child with a valid access token: the whole security chain (token check with',
+    '   the key ring, revocation check, rate limit, metrics) and nothing else; the goal is judged here.',
+    '4. `GET /v1/me`: the same chain, then the user read from PostgreSQL, which no chain can make cheaper.',
+    '5. `GET /v1/me` through nginx over TLS on the compose stack (project `pdpl-bench`), certificate verified',
+    '   against the local CA.',
+    '',
+    "Targets 2 to 4 reach PostgreSQL and Redis at the containers' own addresses, as the API does on the compose",
+    "network; the load generator reaches nginx in 5 through the port Docker publishes on loopback, where Docker's",
+    'userland proxy relays every byte, on the same cores.',
+    '',
+    'CPU is what was used during the measured run, 100% being one core: by the server process (none for the',
+    'compose stack), by the load generator, and by the whole machine. A load generator near 100% set the pace',
+    'itself, so the server could have done more. The rest of the machine CPU went to PostgreSQL and Redis',
+    '(targets 2 and 3), the containers (4), the kernel, and anything else running: a run on a machine busy with',
+    "other work is worth repeating. Server µs/request is the server's CPU time per answer, which depends on how",
+    'the cores are shared far less than req/s does.',
+    '',
+    ...profile,
+    '## How to run',
+    '',
+    'Once `npm run up` has built the images, `npm run bench` measures the five targets in about two minutes,',
+    'half, prints the table and rewrites this file. It needs the Docker engine and ports 28080 and 28443; its own',
+    'compose project (`pdpl-bench`) leaves a stack started with `npm run up` alone, and it stops everything it',
+    'started, also on failure or Ctrl-C. A target that answers anything but 2xx, loses connections or fails',
+    'certificate verification fails the run (exit 1, this file untouched); a missed goal is only reported.',
+    "`npm run bench -- --profile` adds where the API's CPU goes under target 3.",
+    '',
+    '## What was removed to get here',
+    '',
+    'Each measured with this bench and its profile, in the order found:',
+    '',
+    '- `@fastify/helmet` builds a new helmet, re-parsing its configuration, for every request: a tenth of the',
+    "  API's CPU. helmet itself is now built once at start (services/api/src/http/security-headers.ts).",
+    '- The revocation check cost a Redis round trip on every request. Each instance now keeps a copy of the ended',
+    '  sessions, kept current through Redis pub/sub, and asks Redis only when its copy is not known to be fresh',
+    '  (services/api/src/auth/revocation-mirror.ts).',
+    '- The general rate limit cost a Redis script call on every request. It now counts in memory and exchanges',
+    '  counts with Redis every 100 ms, so it is still shared by every instance; the strict limits of login and',
+    '  refresh still ask Redis on every request (services/api/src/http/shared-rate-counter.ts).',
+    '- Verifying the same access token again and again: fast-jwt remembers tokens that verified, until they expire',
+    '  (revocation is checked apart, every time).',
+    '- A request counter beside the latency histogram, whose `_count` already counts requests.',
+    '',
+  ].join('\n');
+}

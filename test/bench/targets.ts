@@ -1,0 +1,142 @@
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildServer } from './child-server.ts';
+import { startChildServer } from './child-server.ts';
+import type { Cleanup } from './cleanup.ts';
+import type { CpuProfile } from './cpu-profile.ts';
+import { hottestFunctions, timeByPackage } from './cpu-profile.ts';
+import { startEdgeStack } from './edge-stack.ts';
+import type { InProcessApi } from './in-process-api.ts';
+import { startInProcessApi } from './in-process-api.ts';
+import type { LoadShape, LoadTarget } from './load.ts';
+import { measure } from './load.ts';
+import type { ChainProfile, TargetOutcome } from './report.ts';
+
+// The four targets, each set up, measured and stopped in turn. A target that cannot be set up or measured is an
+// outcome too, with its reason, so that one broken target never hides the figures of the others.
+
+export interface BenchContext {
+  readonly shape: LoadShape;
+  readonly cleanup: Cleanup;
+  /** Also profile the API under target 3's load, in an extra run that is not counted. */
+  readonly profile: boolean;
+  /** True once the bench was told to stop: start nothing more. */
+  readonly interrupted: () => boolean;
+}
+
+const BARE_SERVER = new URL('./bare-server.ts', import.meta.url);
+const TOP_COUNT = 10;
+
+export function progress(message: string): void {
+  process.stderr.write(`bench: ${message}\n`);
+}
+
+/** A failure for a table cell: a failed command's message is its command line, then its output; the end matters. */
+function oneLine(message: string): string {
+  const lines = message.split('\n').filter((line) => line.trim() !== '');
+  return (lines.length > 1 ? `${lines[0]} ... ${lines.at(-1)}` : (lines[0] ?? 'no message')).replaceAll('|', '\\|');
+}
+
+function failed(what: string, error: unknown): TargetOutcome {
+  const { message } = error as Error;
+  progress(`${what}: ${message}`);
+  return { what, failure: oneLine(message) };
+}
+
+async function measureTarget(what: string, shape: LoadShape, target: () => Promise<LoadTarget>) {
+  progress(`measuring ${what}`);
+  try {
+    const measurement = await measure(await target(), shape);
+    const failure = measurement.problems.length > 0 ? measurement.problems.join('; ') : undefined;
+    return { what, measurement, failure } satisfies TargetOutcome;
+  } catch (error) {
+    return failed(what, error);
+  }
+}
+
+const onChild = (server: ChildServer, path: string, headers?: Record<string, string>): LoadTarget => ({
+  url: `${server.url}${path}`,
+  ...(headers ? { headers } : {}),
+  serverCpuSeconds: () => server.cpuSeconds(),
+});
+
+/** Target 1. */
+export async function bareRoute({ shape, cleanup }: BenchContext): Promise<TargetOutcome> {
+  const what = 'GET /bare, bare Fastify';
+  let server: ChildServer;
+  try {
+    server = await startChildServer('bare', BARE_SERVER, { PATH: process.env.PATH });
+  } catch (error) {
+    return failed(what, error);
+  }
+
+  const stop = cleanup.add('the bare child process', () => server.stop());
+  const outcome = await measureTarget(what, shape, async () => onChild(server, '/bare'));
+  await stop();
+  return outcome;
+}
+
+async function profileUnderLoad(server: ChildServer, target: LoadTarget, shape: LoadShape): Promise<ChainProfile> {
+  progress('profiling the API under GET /v1/session (an extra run, not counted)');
+  const path = join(mkdtempSync(join(tmpdir(), 'pdpl-bench-profile-')), 'api-v1-session.cpuprofile');
+  await server.startProfile();
+  await measure(target, shape);
+  await server.stopProfile(path);
+  progress(`CPU profile written to ${path}`);
+  const profile = JSON.parse(readFileSync(path, 'utf8')) as CpuProfile;
+  return { packages: timeByPackage(profile, TOP_COUNT), functions: hottestFunctions(profile, TOP_COUNT) };
+}
+
+/** Targets 2 to 4, and the profile of the security chain (target 3) when asked for. */
+export async function inProcessApi({ shape, cleanup, profile, interrupted }: BenchContext) {
+  const live = 'GET /health/live, full API';
+  const session = 'GET /v1/session, full API: the security chain';
+  const me = 'GET /v1/me, full API: the chain and a PostgreSQL read';
+  progress('starting PostgreSQL, Redis and the api child process');
+  let api: InProcessApi;
+  try {
+    api = await startInProcessApi(cleanup);
+  } catch (error) {
+    const outcome = failed('could not start the API', error);
+    return { outcomes: [live, session, me].map((what) => ({ ...outcome, what })) };
+  }
+
+  const { server } = api;
+  const outcomes = [await measureTarget(live, shape, async () => onChild(server, '/health/live'))];
+  // Stopped or not, the api and its containers are stopped at the end of the run.
+  if (interrupted()) return { outcomes };
+
+  let token: string | undefined;
+  // Logging in is part of the targets: an API that cannot is a failed target, not a failed run.
+  const authenticated = async (path: string) => {
+    token ??= await api.logIn();
+    return onChild(server, path, { authorization: `Bearer ${token}` });
+  };
+  outcomes.push(await measureTarget(session, shape, () => authenticated('/v1/session')));
+  if (interrupted()) return { outcomes };
+  outcomes.push(await measureTarget(me, shape, () => authenticated('/v1/me')));
+  let chainProfile: ChainProfile | undefined;
+  if (profile && token && !interrupted()) {
+    try {
+      chainProfile = await profileUnderLoad(server, await authenticated('/v1/session'), shape);
+    } catch (error) {
+      progress(`profiling failed, the figures stand: ${(error as Error).message}`);
+    }
+  }
+  await api.stop();
+  return { outcomes, profile: chainProfile };
+}
+
+/** Target 4. */
+export async function throughNginx({ shape, cleanup }: BenchContext): Promise<TargetOutcome> {
+  let stop: (() => Promise<void>) | undefined;
+  const outcome = await measureTarget('GET /v1/me through nginx, TLS', shape, async () => {
+    progress('bringing up the compose project pdpl-bench');
+    const edge = await startEdgeStack(cleanup);
+    stop = edge.stop;
+    return { url: `${edge.url}/v1/me`, headers: { authorization: `Bearer ${edge.token}` }, ca: edge.ca };
+  });
+  await stop?.();
+  return outcome;
+}
