@@ -67,7 +67,7 @@ async function main(): Promise<number> {
     ...(profile ? { profile } : {}),
   };
   process.stdout.write(`\n${parameters(report)}\n\n${resultsTable(report)}\n\n${goalVerdict(report)}\n`);
-  if (profile) process.stdout.write(`\nWhere the API's CPU went under GET /v1/me:\n\n${profileTables(profile)}\n`);
+  if (profile) process.stdout.write(`\nWhere the API's CPU went under GET /v1/session:\n\n${profileTables(profile)}\n`);
   if (interrupted) return EXIT_INTERRUPTED;
   if (outcomes.some((outcome) => outcome.failure !== undefined)) {
     progress(`FAIL: a target did not work (see the table); ${BENCHMARKS_MD} left as it was`);

@@ -118,7 +118,8 @@ describe('headers and cookies through nginx', () => {
     assert.match(String(headers['content-security-policy']), /frame-ancestors 'none'/);
     assert.doesNotMatch(String(headers['content-security-policy']), /upgrade-insecure-requests/);
     assert.equal(headers['x-content-type-options'], 'nosniff');
-    assert.equal(headers['x-frame-options'], 'SAMEORIGIN');
+    assert.equal(headers['x-frame-options'], 'DENY');
+    assert.equal(headers['cache-control'], 'no-store');
     assert.equal(headers['referrer-policy'], 'no-referrer');
     assert.match(String(headers['x-request-id']), /^[0-9a-f]{32}$/);
     assert.equal(headers['x-powered-by'], undefined);

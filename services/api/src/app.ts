@@ -62,8 +62,10 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
 
   // Fastify parses text/plain by default; the API speaks JSON only, so anything else is a 415.
   app.removeContentTypeParser('text/plain');
-  app.addHook('onRequest', async (request, reply) => {
-    reply.header('x-request-id', request.id);
+  app.addHook('onRequest', (request, reply, done) => {
+    // Answers carry personal data: no cache, browser or proxy, may keep one (OWASP REST guidance).
+    reply.headers({ 'x-request-id': request.id, 'cache-control': 'no-store' });
+    done();
   });
   app.addHook('onClose', async () => {
     mirror.stop();

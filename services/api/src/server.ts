@@ -20,7 +20,8 @@ try {
   const app = await buildApp(settings);
   secretManager?.startRefresh(
     managedSecrets,
-    // Issue #4: apply a rotated secret live (key ring, pool password); until then it takes effect at restart.
+    // Issue #3: apply a secret rotated in Infisical live (a new key ring, the pool's password); until then it takes
+    // effect at restart (files: npm run jwt:rotate recreates the api).
     () => app.log.warn({ secrets: managedSecrets }, 'secrets changed in Infisical; restart the api to apply them'),
     (error) => app.log.error({ reason: error.reason, message: error.message }, 'refreshing secrets failed'),
   );

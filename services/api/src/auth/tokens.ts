@@ -46,20 +46,25 @@ const ALGORITHM = 'HS256';
 const REQUIRED_CLAIMS = ['sub', 'jti', 'typ', 'fam', 'gen', 'iat', 'exp', 'iss'];
 const VERIFIED_CACHE_SIZE = 10_000;
 
-/** The `kid` of a token's header, read before any verification only to choose the key that will verify it. */
-function keyIdOf(token: string): string | undefined {
+/** The `kid` of a token's header (its first segment), read only to choose the key that will verify the token. */
+function keyIdOf(header: string): string | undefined {
   try {
-    const header = JSON.parse(Buffer.from(token.slice(0, token.indexOf('.')), 'base64url').toString('utf8'));
-    return typeof header?.kid === 'string' ? header.kid : undefined;
+    const parsed = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'));
+    return typeof parsed?.kid === 'string' ? parsed.kid : undefined;
   } catch {
     return undefined;
   }
 }
 
+// Every token a key signs has the same header, so the verifier is looked up by the header's text after the first
+// time. Only headers naming a key of the ring are remembered, and only so many: a stranger cannot fill the map.
+const REMEMBERED_HEADERS = 64;
+
 /** Issues and verifies the API's tokens with the key ring: the current key signs, every key in the ring verifies. */
 export class TokenService {
   readonly #sign: Record<TokenKind, (payload: object) => string>;
   readonly #verifiers: ReadonlyMap<string, Verify>;
+  readonly #verifierByHeader = new Map<string, Verify>();
   readonly #accessTtl: number;
   readonly #refreshTtl: number;
 
@@ -76,9 +81,12 @@ export class TokenService {
         allowedIss: issuer,
         requiredClaims: REQUIRED_CLAIMS,
         clockTolerance: 5_000,
-        // Tokens that verified are remembered (keyed by a hash of the token, never past their expiry): a client
-        // sends the same access token many times. Revocation is checked apart, on every request.
+        // Tokens that verified are remembered, never past their expiry: a client sends the same access token many
+        // times. Revocation is checked apart, on every request. The key is the token itself: fast-jwt's default
+        // (a SHA hash, after decoding the header again) costs as much as verifying; an exact string cannot collide,
+        // and this process holds the tokens it is sent anyway.
         cache: VERIFIED_CACHE_SIZE,
+        cacheKeyBuilder: (token: string) => token,
       }) as Verify;
     this.#verifiers = new Map(ring.keys.map((key) => [key.id, verifier(key.secret)]));
     this.#accessTtl = accessTtlSeconds;
@@ -104,8 +112,7 @@ export class TokenService {
 
   /** The token's claims when it is authentic, unexpired and of the expected kind; otherwise InvalidTokenError. */
   verify(token: string, kind: TokenKind): TokenClaims {
-    const kid = keyIdOf(token);
-    const verify = kid === undefined ? undefined : this.#verifiers.get(kid);
+    const verify = this.#verifierFor(token.slice(0, Math.max(0, token.indexOf('.'))));
     if (!verify) throw new InvalidTokenError('the token names no key of this API');
     let claims: TokenClaims;
     try {
@@ -116,6 +123,15 @@ export class TokenService {
     if (claims.typ !== kind) throw new InvalidTokenError(`expected a ${kind} token`);
     if (!Number.isInteger(claims.gen) || claims.gen < 0) throw new InvalidTokenError('the token has no valid gen');
     return claims;
+  }
+
+  #verifierFor(header: string): Verify | undefined {
+    const remembered = this.#verifierByHeader.get(header);
+    if (remembered) return remembered;
+    const kid = keyIdOf(header);
+    const verify = kid === undefined ? undefined : this.#verifiers.get(kid);
+    if (verify && this.#verifierByHeader.size < REMEMBERED_HEADERS) this.#verifierByHeader.set(header, verify);
+    return verify;
   }
 
   /** The token's claims when it is valid; undefined otherwise. */

@@ -21,10 +21,19 @@ export async function registerMetrics(app: FastifyInstance): Promise<void> {
     registers,
   });
 
-  app.addHook('onResponse', async (request, reply) => {
+  // One series per method, route and status, looked up by a string rather than hashed from labels every time.
+  const series = new Map<string, ReturnType<typeof duration.labels>>();
+  app.addHook('onResponse', (request, reply, done) => {
     // The route's pattern, never the raw URL: ids in paths would make a series per user.
-    const labels = { method: request.method, route: request.routeOptions.url ?? 'unmatched', status: reply.statusCode };
-    duration.observe(labels, reply.elapsedTime / 1000);
+    const route = request.routeOptions.url ?? 'unmatched';
+    const name = `${request.method} ${route} ${reply.statusCode}`;
+    let observer = series.get(name);
+    if (!observer) {
+      observer = duration.labels(request.method, route, String(reply.statusCode));
+      series.set(name, observer);
+    }
+    observer.observe(reply.elapsedTime / 1000);
+    done();
   });
 
   app.get('/metrics', { config: UNLIMITED }, async (_request, reply) => {

@@ -27,6 +27,8 @@ export async function registerRateLimits(app: FastifyInstance, settings: Setting
     timeWindow: settings.rateLimit.windowSeconds * 1000,
     store: sharedRateCounter(redis, NAMESPACE),
     skipOnError: true,
+    // Limits are announced when they bite (429 with Retry-After), not on every answer.
+    addHeadersOnExceeding: { 'x-ratelimit-limit': false, 'x-ratelimit-remaining': false, 'x-ratelimit-reset': false },
     errorResponseBuilder: () => new ApiError('RATE_LIMITED'),
   });
 }

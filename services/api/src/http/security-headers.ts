@@ -18,6 +18,13 @@ export async function registerSecurityHeaders(app: FastifyInstance, settings: Se
     },
     hsts: false,
     crossOriginResourcePolicy: { policy: 'same-origin' },
+    frameguard: { action: 'deny' },
+    // Headers that only mean something for HTML documents a browser renders; a JSON API sends none of them.
+    originAgentCluster: false,
+    xDnsPrefetchControl: false,
+    xDownloadOptions: false,
+    xPermittedCrossDomainPolicies: false,
+    xXssProtection: false,
   });
   app.addHook('onRequest', (request, reply, done) =>
     setHeaders(request.raw, reply.raw, (error) => done(error as Error | undefined)),

@@ -104,6 +104,8 @@ describe('API errors', () => {
       "default-src 'none';frame-ancestors 'none';base-uri 'none';form-action 'none'",
     );
     assert.equal(headers['x-content-type-options'], 'nosniff');
+    assert.equal(headers['x-frame-options'], 'DENY');
+    assert.equal(headers['cache-control'], 'no-store');
     assert.equal(headers['cross-origin-resource-policy'], 'same-origin');
     assert.equal(headers['strict-transport-security'], undefined);
     assert.equal(headers['x-powered-by'], undefined);
