@@ -90,6 +90,11 @@ export class RevocationMirror {
     }
   }
 
+  /** A change this instance just wrote to Redis: known here at once, before its message comes back. */
+  remember(change: Change): void {
+    this.#apply(change);
+  }
+
   #apply(change: Change): void {
     if (change.kind === 'session') {
       this.#sessions.set(change.id, change.expiresAt);

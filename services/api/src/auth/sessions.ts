@@ -76,15 +76,18 @@ export class SessionStore {
         .publish(CHANNEL, message(change))
         .exec(),
     );
+    // The caller's next request may come back to this instance before the message does.
+    this.#mirror?.remember(change);
   }
 
   /** Log out everywhere: every token of the user issued until now is refused, on every instance. */
   async endAllSessions(userId: string): Promise<void> {
     const expiresAt = Date.now() + this.#refreshTtl * 1000;
     // One script, so the new value is published in the same step that writes it.
-    await redisAnswer(
+    const value = await redisAnswer(
       this.#redis.eval(RAISE_GENERATION, 1, generationKey(userId), this.#refreshTtl, CHANNEL, userId, expiresAt),
     );
+    this.#mirror?.remember({ kind: 'generation', id: userId, value: Number(value), expiresAt });
   }
 }
 
