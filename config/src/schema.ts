@@ -241,8 +241,9 @@ export const schema = {
     },
     loginFailuresBeforeBackoff: {
       doc:
-        'Failed logins an account may have in an auth window before it must wait: a window, doubling with each ' +
-        'further failure. Unknown emails count the same, so the answer never tells whether an account exists.',
+        'Login attempts an account may make in an auth window without succeeding; further ones wait until the ' +
+        'window ends, even with the right password. Counted before the password is checked, so parallel attempts ' +
+        'cannot exceed it; a success clears the count. Unknown emails count alike: the answer reveals no account.',
       format: 'positive-int',
       default: 5,
       env: 'RATE_LIMIT_LOGIN_FAILURES',

@@ -84,7 +84,7 @@ describe('forged and stale tokens', () => {
   it('should refuse a token whose payload was changed after signing', async () => {
     const { accessToken } = await session();
     const [header, , signature] = accessToken.split('.');
-    const tampered = `${header}.${base64url({ ...claimsOf(accessToken), gen: 99 })}.${signature}`;
+    const tampered = `${header}.${base64url({ ...claimsOf(accessToken), sat: Date.now() + 86_400_000 })}.${signature}`;
 
     assertRefused(await me(tampered));
   });
@@ -142,8 +142,17 @@ describe('headers and cookies through nginx', () => {
     assert.match(String(refreshed.headers['set-cookie']), /pdpl_refresh=/);
   });
 
+  it('should keep metrics and health checks off the edge, answering in the catalogue', async () => {
+    for (const path of ['/metrics', '/health/ready', '/health/live']) {
+      const answer = await send('GET', path);
+
+      assert.equal(answer.status, 404, path);
+      assert.equal(answer.json.error.code, 'NOT_FOUND', path);
+    }
+  });
+
   it('should not let a client choose the request id the logs will carry', async () => {
-    const answer = await send('GET', '/health/nonexistent', { headers: { 'x-request-id': 'attacker-chosen-id' } });
+    const answer = await send('GET', '/v1/nonexistent', { headers: { 'x-request-id': 'attacker-chosen-id' } });
 
     assert.notEqual(answer.headers['x-request-id'], 'attacker-chosen-id');
     assert.equal(answer.json.error.requestId, answer.headers['x-request-id']);

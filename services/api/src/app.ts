@@ -85,7 +85,7 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   const sessions = new SessionStore(redis, settings.jwt.refreshTtlSeconds, mirror);
   const passwords = new Passwords(settings);
   await app.register(healthRoutes, { db, redis });
-  await app.register(authRoutes, { settings, users, tokens, sessions, passwords });
+  await app.register(authRoutes, { settings, users, tokens, sessions, passwords, redis });
   await app.register(meRoutes, { users, tokens, sessions });
 
   await passwords.prepareDecoy();

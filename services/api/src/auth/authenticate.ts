@@ -4,9 +4,14 @@ import type { SessionStore } from './sessions.js';
 import type { TokenClaims, TokenKind, TokenService } from './tokens.js';
 import { InvalidTokenError } from './tokens.js';
 
+/** Longer than any token this API issues (about 400 characters): anything longer is refused before any work. */
+export const MAX_TOKEN_LENGTH = 1_024;
+const BEARER = /^Bearer ([\w-]+\.[\w-]+\.[\w-]*)$/;
+
 export function bearerToken(request: FastifyRequest): string {
   const header = request.headers.authorization;
-  const match = header === undefined ? null : /^Bearer ([\w-]+\.[\w-]+\.[\w-]*)$/.exec(header);
+  const match =
+    header === undefined || header.length > 'Bearer '.length + MAX_TOKEN_LENGTH ? null : BEARER.exec(header);
   if (!match) throw new ApiError('AUTH_REQUIRED');
   return match[1] as string;
 }

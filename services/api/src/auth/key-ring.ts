@@ -37,8 +37,4 @@ export class KeyRing {
   get keys(): SigningKey[] {
     return [...this.#byId.values()];
   }
-
-  find(id: string): SigningKey | undefined {
-    return this.#byId.get(id);
-  }
 }

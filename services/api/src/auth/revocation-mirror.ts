@@ -1,26 +1,22 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { Change } from './session-keys.js';
+import { CHANNEL, ENDED_PREFIX, LOGOUT_ALL_PREFIX } from './session-keys.js';
 
-// Every API instance keeps a copy of the revoked sessions and user generations in memory, so checking a token
-// costs no Redis round trip. Redis stays the source of truth: writers change it, then publish the change on
-// CHANNEL; every instance applies what it hears. An instance that stops hearing (its subscription broke, Redis is
-// down or hangs) knows within STALE_AFTER_MS, because every instance publishes a heartbeat; until it has read the
-// whole state again, `fresh()` is false and callers ask Redis instead (which fails closed when Redis cannot answer).
+// Every API instance keeps a copy of the ended sessions and "log out everywhere" times in memory, so checking an
+// access token costs no Redis round trip. Redis stays the source of truth: writers change it, then publish the
+// change on CHANNEL; every instance applies what it hears. An instance that stops hearing (its subscription broke,
+// Redis is down or hangs) knows within STALE_AFTER_MS, because every instance publishes a heartbeat; until it has
+// read the whole state again on a connection that stayed up throughout, `fresh()` is false and callers ask Redis
+// instead (which fails closed when Redis cannot answer).
 
-export const CHANNEL = 'auth:revocations';
-export const SESSION_PREFIX = 'auth:revoked-session:';
-export const GENERATION_PREFIX = 'auth:generation:';
 const HEARTBEAT_MS = 250;
 export const STALE_AFTER_MS = 1_000;
 const SWEEP_MS = 60_000;
 const SCAN_BATCH = 1_000;
 const RETRY_MS = 1_000;
 
-export type Change =
-  | { readonly kind: 'session'; readonly id: string; readonly expiresAt: number }
-  | { readonly kind: 'generation'; readonly id: string; readonly value: number; readonly expiresAt: number };
-
-interface Generation {
+interface Expiring {
   readonly value: number;
   readonly expiresAt: number;
 }
@@ -29,11 +25,13 @@ export class RevocationMirror {
   readonly #redis: Redis;
   readonly #subscriber: Redis;
   readonly #log: Logger;
-  readonly #sessions = new Map<string, number>();
-  readonly #generations = new Map<string, Generation>();
+  readonly #ended = new Map<string, number>();
+  readonly #logoutAll = new Map<string, Expiring>();
   #synced = false;
-  #resyncing = false;
   #lastHeard = 0;
+  /** Raised whenever the subscription drops: a full read counts only if no drop happened while it ran. */
+  #connection = 0;
+  #resyncing = false;
   #timers: NodeJS.Timeout[] = [];
 
   constructor(redis: Redis, log: Logger) {
@@ -45,6 +43,7 @@ export class RevocationMirror {
       // The main connection logs Redis trouble; this one only becomes unsynced (below).
     });
     this.#subscriber.on('close', () => {
+      this.#connection += 1;
       this.#synced = false;
     });
     this.#subscriber.on('message', (_channel: string, message: string) => this.#hear(message));
@@ -70,59 +69,57 @@ export class RevocationMirror {
     return this.#synced && Date.now() - this.#lastHeard < STALE_AFTER_MS;
   }
 
-  isSessionRevoked(family: string): boolean {
-    const expiresAt = this.#sessions.get(family);
+  isEnded(family: string): boolean {
+    const expiresAt = this.#ended.get(family);
     return expiresAt !== undefined && expiresAt > Date.now();
   }
 
-  generationOf(userId: string): number {
-    const generation = this.#generations.get(userId);
-    return generation && generation.expiresAt > Date.now() ? generation.value : 0;
+  /** Sessions of this user started before this time (ms) are ended; 0 when there is no such time. */
+  logoutAllOf(userId: string): number {
+    const entry = this.#logoutAll.get(userId);
+    return entry && entry.expiresAt > Date.now() ? entry.value : 0;
+  }
+
+  /** A change this instance just wrote to Redis: known here at once, before its message comes back. */
+  remember(change: Change): void {
+    if (change.kind === 'ended') {
+      this.#ended.set(change.id, Math.max(change.expiresAt, this.#ended.get(change.id) ?? 0));
+    } else if (change.before > this.logoutAllOf(change.id)) {
+      this.#logoutAll.set(change.id, { value: change.before, expiresAt: change.expiresAt });
+    }
   }
 
   #hear(message: string): void {
     this.#lastHeard = Date.now();
     if (message === 'heartbeat') return;
     try {
-      this.#apply(JSON.parse(message) as Change);
+      this.remember(JSON.parse(message) as Change);
     } catch (error) {
       this.#log.error({ err: { message: (error as Error).message } }, 'unreadable revocation message; ignored');
     }
   }
 
-  /** A change this instance just wrote to Redis: known here at once, before its message comes back. */
-  remember(change: Change): void {
-    this.#apply(change);
-  }
-
-  #apply(change: Change): void {
-    if (change.kind === 'session') {
-      this.#sessions.set(change.id, change.expiresAt);
-    } else if (change.value > this.generationOf(change.id)) {
-      this.#generations.set(change.id, { value: change.value, expiresAt: change.expiresAt });
-    }
-  }
-
   /**
-   * Reads every revoked session and generation from Redis, once subscribed, so nothing written meanwhile is missed
-   * (messages heard during the read are applied too). Tries again every second until it succeeds or the
-   * subscription drops (the next reconnect starts over).
+   * Reads every ended session and logout-all time from Redis, once subscribed, so nothing written meanwhile is
+   * missed (messages heard during the read are applied too). The copy is marked complete only if the subscription
+   * stayed up from before the read to its end; otherwise, or on an error, it reads again a second later.
    */
   async #resync(): Promise<void> {
     this.#synced = false;
     if (this.#resyncing) return;
     this.#resyncing = true;
+    const connection = this.#connection;
     try {
       await this.#subscriber.subscribe(CHANNEL);
-      await this.#scan(`${SESSION_PREFIX}*`, async (keys) => {
+      await this.#scan(`${ENDED_PREFIX}*`, async (keys) => {
         const ttls = await this.#redis.pipeline(keys.map((key) => ['pttl', key])).exec();
         keys.forEach((key, index) => {
           const ttl = Number(ttls?.[index]?.[1]);
-          if (ttl > 0)
-            this.#apply({ kind: 'session', id: key.slice(SESSION_PREFIX.length), expiresAt: Date.now() + ttl });
+          const id = key.slice(ENDED_PREFIX.length);
+          if (ttl > 0) this.remember({ kind: 'ended', id, expiresAt: Date.now() + ttl });
         });
       });
-      await this.#scan(`${GENERATION_PREFIX}*`, async (keys) => {
+      await this.#scan(`${LOGOUT_ALL_PREFIX}*`, async (keys) => {
         const answers = await this.#redis
           .pipeline(
             keys.flatMap((key) => [
@@ -132,11 +129,12 @@ export class RevocationMirror {
           )
           .exec();
         keys.forEach((key, index) => {
-          const [value, ttl] = [Number(answers?.[2 * index]?.[1]), Number(answers?.[2 * index + 1]?.[1])];
-          const id = key.slice(GENERATION_PREFIX.length);
-          if (ttl > 0) this.#apply({ kind: 'generation', id, value, expiresAt: Date.now() + ttl });
+          const [before, ttl] = [Number(answers?.[2 * index]?.[1]), Number(answers?.[2 * index + 1]?.[1])];
+          const id = key.slice(LOGOUT_ALL_PREFIX.length);
+          if (ttl > 0) this.remember({ kind: 'logout-all', id, before, expiresAt: Date.now() + ttl });
         });
       });
+      if (connection !== this.#connection) throw new Error('the subscription dropped during the read');
       this.#synced = true;
       this.#lastHeard = Date.now();
     } catch (error) {
@@ -144,7 +142,9 @@ export class RevocationMirror {
         { err: { message: (error as Error).message } },
         'revocation copy not synced; asking Redis meanwhile',
       );
-      if (this.#subscriber.status === 'ready') setTimeout(() => void this.#resync(), RETRY_MS).unref();
+      setTimeout(() => {
+        if (this.#subscriber.status === 'ready') void this.#resync();
+      }, RETRY_MS).unref();
     } finally {
       this.#resyncing = false;
     }
@@ -161,12 +161,7 @@ export class RevocationMirror {
 
   #sweep(): void {
     const now = Date.now();
-    for (const [id, expiresAt] of this.#sessions) if (expiresAt <= now) this.#sessions.delete(id);
-    for (const [id, { expiresAt }] of this.#generations) if (expiresAt <= now) this.#generations.delete(id);
+    for (const [id, expiresAt] of this.#ended) if (expiresAt <= now) this.#ended.delete(id);
+    for (const [id, { expiresAt }] of this.#logoutAll) if (expiresAt <= now) this.#logoutAll.delete(id);
   }
-}
-
-/** The message that tells every instance about a change just written to Redis. */
-export function changeMessage(change: Change): string {
-  return JSON.stringify(change);
 }

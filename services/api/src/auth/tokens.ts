@@ -11,8 +11,9 @@ export interface TokenClaims {
   readonly typ: TokenKind;
   /** The session (login) the token belongs to: every access and refresh token descended from one login. */
   readonly fam: string;
-  /** The user's session generation at login; "log out everywhere" raises it, which ends older sessions. */
-  readonly gen: number;
+  /** When the session (the login) started, in ms since the epoch; kept by every refresh. "Log out everywhere"
+   * ends every session of the user that started before it. */
+  readonly sat: number;
   /** Issued at, in seconds since the epoch. */
   readonly iat: number;
   /** Expiry, in seconds since the epoch. */
@@ -29,10 +30,18 @@ export interface TokenPair {
   readonly refreshExpiresIn: number;
 }
 
+/** A pair as issued: with its session, and its refresh token's id, which the session store records as the one
+ * of the session that may be spent. */
+export interface IssuedPair extends TokenPair {
+  readonly session: Session;
+  readonly refreshTokenId: string;
+}
+
 export interface Session {
   readonly userId: string;
   readonly family: string;
-  readonly generation: number;
+  /** When the session started, in ms since the epoch. */
+  readonly startedAt: number;
 }
 
 export class InvalidTokenError extends Error {
@@ -43,11 +52,11 @@ type Verify = (token: string) => TokenClaims;
 
 // HS256 only, fixed here: the algorithm named in a token's header is never trusted (no `none`, no key confusion).
 const ALGORITHM = 'HS256';
-const REQUIRED_CLAIMS = ['sub', 'jti', 'typ', 'fam', 'gen', 'iat', 'exp', 'iss'];
+const REQUIRED_CLAIMS = ['sub', 'jti', 'typ', 'fam', 'sat', 'iat', 'exp', 'iss'];
 const VERIFIED_CACHE_SIZE = 10_000;
 
 /** The `kid` of a token's header (its first segment), read only to choose the key that will verify the token. */
-function keyIdOf(header: string): string | undefined {
+function headerKeyId(header: string): string | undefined {
   try {
     const parsed = JSON.parse(Buffer.from(header, 'base64url').toString('utf8'));
     return typeof parsed?.kid === 'string' ? parsed.kid : undefined;
@@ -93,20 +102,24 @@ export class TokenService {
     this.#refreshTtl = refreshTtlSeconds;
   }
 
-  /** A new login: both tokens carry a new family id. */
-  issueSession(userId: string, generation: number): TokenPair {
-    return this.issuePair({ userId, family: randomUUID(), generation });
+  /** A new login: a new session, its family id carried by both tokens. */
+  issueSession(userId: string): IssuedPair {
+    return this.issuePair({ userId, family: randomUUID(), startedAt: Date.now() });
   }
 
-  /** The next pair of an existing session (after a refresh): same family, same generation. */
-  issuePair({ userId, family, generation }: Session): TokenPair {
-    const claims = (typ: TokenKind) => ({ sub: userId, jti: randomUUID(), typ, fam: family, gen: generation });
+  /** The next pair of an existing session (after a refresh): same family, same start. */
+  issuePair(session: Session): IssuedPair {
+    const { userId, family, startedAt } = session;
+    const refreshTokenId = randomUUID();
+    const claims = (typ: TokenKind, jti: string) => ({ sub: userId, jti, typ, fam: family, sat: startedAt });
     return {
-      accessToken: this.#sign.access(claims('access')),
-      refreshToken: this.#sign.refresh(claims('refresh')),
+      accessToken: this.#sign.access(claims('access', randomUUID())),
+      refreshToken: this.#sign.refresh(claims('refresh', refreshTokenId)),
       tokenType: 'Bearer',
       expiresIn: this.#accessTtl,
       refreshExpiresIn: this.#refreshTtl,
+      session,
+      refreshTokenId,
     };
   }
 
@@ -121,14 +134,14 @@ export class TokenService {
       throw new InvalidTokenError((error as Error).message);
     }
     if (claims.typ !== kind) throw new InvalidTokenError(`expected a ${kind} token`);
-    if (!Number.isInteger(claims.gen) || claims.gen < 0) throw new InvalidTokenError('the token has no valid gen');
+    if (!Number.isSafeInteger(claims.sat) || claims.sat < 0) throw new InvalidTokenError('the token has no valid sat');
     return claims;
   }
 
   #verifierFor(header: string): Verify | undefined {
     const remembered = this.#verifierByHeader.get(header);
     if (remembered) return remembered;
-    const kid = keyIdOf(header);
+    const kid = headerKeyId(header);
     const verify = kid === undefined ? undefined : this.#verifiers.get(kid);
     if (verify && this.#verifierByHeader.size < REMEMBERED_HEADERS) this.#verifierByHeader.set(header, verify);
     return verify;

@@ -54,8 +54,8 @@ export function refuseWithRetryAfter(reply: FastifyReply, seconds: number): neve
 type Limiter = ReturnType<FastifyInstance['createRateLimit']>;
 
 /**
- * A budget per account kept by @fastify/rate-limit: `spend` counts one against it and refuses (429 with
- * Retry-After) once it is gone; `check` refuses without counting. Redis down: 503, never a pass.
+ * A budget per account kept by @fastify/rate-limit, counted on every call: refuses (429 with Retry-After) once it
+ * is spent. Redis down: 503, never a pass.
  */
 export class AccountLimit {
   readonly #limiter: Limiter;
@@ -69,13 +69,6 @@ export class AccountLimit {
     });
   }
 
-  /** Refuses when the account has used its whole budget; counts nothing. */
-  async check(request: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const state = await redisAnswer(this.#limiter(request, { increment: false }));
-    if (!state.isAllowed && state.remaining === 0) refuseWithRetryAfter(reply, state.ttlInSeconds);
-  }
-
-  /** Counts one against the account; refuses when that went over the budget. */
   async spend(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const state = await redisAnswer(this.#limiter(request));
     if (!state.isAllowed && state.isExceeded) refuseWithRetryAfter(reply, state.ttlInSeconds);

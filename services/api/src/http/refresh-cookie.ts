@@ -1,6 +1,7 @@
 import type { CookieSerializeOptions } from '@fastify/cookie';
 import type { Settings } from '@pdpl/config';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { MAX_TOKEN_LENGTH } from '../auth/authenticate.js';
 
 /** The cookie a browser keeps its refresh token in; scripts cannot read it and it travels to the refresh path only. */
 export const REFRESH_COOKIE = 'pdpl_refresh';
@@ -29,7 +30,9 @@ export class RefreshCookie {
     reply.clearCookie(REFRESH_COOKIE, { ...this.#options, maxAge: 0 });
   }
 
+  /** The cookie's token; one longer than any token the API issues is not a token at all. */
   read(request: FastifyRequest): string | undefined {
-    return request.cookies[REFRESH_COOKIE] || undefined;
+    const token = request.cookies[REFRESH_COOKIE];
+    return token && token.length <= MAX_TOKEN_LENGTH ? token : undefined;
   }
 }

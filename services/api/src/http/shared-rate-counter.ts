@@ -9,6 +9,8 @@ import type { Redis } from 'ioredis';
 // this store and stay exact: one Redis call per request, with @fastify/rate-limit's own Redis store.
 
 const FLUSH_MS = 100;
+/** Clients tracked at once; past it the oldest is forgotten (its count restarts), so memory stays bounded. */
+const MAX_COUNTERS = 100_000;
 
 // KEYS[1] the counter; ARGV: what to add, the window in ms. The first addition of a window starts its expiry.
 const ADD = `
@@ -19,6 +21,8 @@ return { count, redis.call('PTTL', KEYS[1]) }`;
 interface Counter {
   /** Counted here, not yet added to Redis. */
   pending: number;
+  /** Sent to Redis, its answer not back yet. */
+  sending: number;
   /** The shared total at the last exchange with Redis, this instance's additions included. */
   shared: number;
   /** When the window ends, in ms since the epoch. */
@@ -46,12 +50,15 @@ export function sharedRateCounter(redis: Redis, prefix: string): FastifyRateLimi
       const now = Date.now();
       let counter = this.#counters.get(key);
       if (!counter || counter.expiresAt <= now) {
-        counter = { pending: 0, shared: 0, expiresAt: now + timeWindow, windowMs: timeWindow };
+        counter = { pending: 0, sending: 0, shared: 0, expiresAt: now + timeWindow, windowMs: timeWindow };
+        this.#counters.delete(key);
+        if (this.#counters.size >= MAX_COUNTERS) this.#counters.delete(this.#counters.keys().next().value as string);
         this.#counters.set(key, counter);
       }
       counter.pending += 1;
       this.#flushTimer ??= setTimeout(() => void this.#flush(), FLUSH_MS).unref();
-      callback(null, { current: counter.shared + counter.pending, ttl: counter.expiresAt - now });
+      const current = counter.shared + counter.sending + counter.pending;
+      callback(null, { current, ttl: counter.expiresAt - now });
     }
 
     /** Route and account limits: exact, one Redis call per request. */
@@ -73,23 +80,28 @@ export function sharedRateCounter(redis: Redis, prefix: string): FastifyRateLimi
       const now = Date.now();
       const additions: Promise<void>[] = [];
       for (const [key, counter] of this.#counters) {
-        if (counter.pending === 0) {
-          if (counter.expiresAt <= now) this.#counters.delete(key);
+        // A window that has ended is forgotten, counts and all: they are never charged to the next one.
+        if (counter.expiresAt <= now) {
+          this.#counters.delete(key);
           continue;
         }
+        if (counter.pending === 0) continue;
         const added = counter.pending;
         counter.pending = 0;
+        counter.sending += added;
         const exchange = redis.eval(ADD, 1, `${prefix}all:${key}`, added, counter.windowMs) as Promise<
           [number, number]
         >;
         additions.push(
           exchange.then(
             ([count, ttl]) => {
+              counter.sending -= added;
               counter.shared = count;
               if (ttl > 0) counter.expiresAt = Date.now() + ttl;
             },
             () => {
               // Redis did not take it: keep it counted here, and offer it again at the next flush.
+              counter.sending -= added;
               counter.pending += added;
             },
           ),

@@ -1,12 +1,14 @@
 import type { Settings } from '@pdpl/config';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { Redis } from 'ioredis';
 import { bearerToken, checkToken, verifiedClaims } from '../auth/authenticate.js';
+import { LoginAttempts } from '../auth/login-attempts.js';
 import type { Passwords } from '../auth/passwords.js';
 import type { SessionStore } from '../auth/sessions.js';
 import type { TokenPair, TokenService } from '../auth/tokens.js';
 import type { UserStore } from '../db/users.js';
 import { ApiError } from '../http/errors.js';
-import { AccountLimit, accountKey, authAddressLimit } from '../http/rate-limits.js';
+import { AccountLimit, accountKey, authAddressLimit, refuseWithRetryAfter } from '../http/rate-limits.js';
 import { RefreshCookie } from '../http/refresh-cookie.js';
 import { credentialsBody, refreshBody, tokenPairResponse } from './schemas.js';
 
@@ -16,6 +18,7 @@ export interface AuthRouteDeps {
   readonly tokens: TokenService;
   readonly sessions: SessionStore;
   readonly passwords: Passwords;
+  readonly redis: Redis;
 }
 
 type RefreshTransport = 'cookie' | 'body';
@@ -27,15 +30,11 @@ interface Credentials {
 }
 
 export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Promise<void> {
-  const { settings, users, tokens, sessions, passwords } = deps;
+  const { settings, users, tokens, sessions, passwords, redis } = deps;
   const cookie = new RefreshCookie(settings);
   const { authMax, authWindowSeconds, loginFailuresBeforeBackoff } = settings.rateLimit;
   const perAddress = authAddressLimit(settings);
-
-  // Failed logins per account (known or not, so the limit tells nothing about who has an account).
-  const loginFailures = new AccountLimit(app, loginFailuresBeforeBackoff, authWindowSeconds, (request) =>
-    accountKey('login-failures', (request.body as Credentials).email.toLowerCase()),
-  );
+  const attempts = new LoginAttempts(redis, loginFailuresBeforeBackoff, authWindowSeconds);
   // Refreshes per account; a token that does not verify is counted against its sender's address instead.
   const refreshesPerAccount = new AccountLimit(app, authMax, authWindowSeconds, (request) => {
     const claims = tokens.tryVerify(refreshTokenOf(request) ?? '', 'refresh');
@@ -57,17 +56,20 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
     '/v1/auth/login',
     { config: perAddress, schema: { body: credentialsBody, response: { 200: tokenPairResponse } } },
     async (request, reply) => {
-      await loginFailures.check(request, reply);
-      const user = await users.findByEmail(request.body.email);
+      const { email, password } = request.body;
+      const attempt = await attempts.begin(email);
+      if (!attempt.allowed) refuseWithRetryAfter(reply, attempt.retryAfterSeconds);
+      const user = await users.findByEmail(email);
       // Same work and same answer whether the email is unknown or the password is wrong.
-      const valid = await passwords.verify(user?.passwordHash, request.body.password);
+      const valid = await passwords.verify(user?.passwordHash, password);
       if (!user || !valid) {
-        await loginFailures.spend(request, reply);
         // A security event worth keeping at production's log level; the email is personal data and stays out.
         request.log.warn({ event: 'login_failed' }, 'login failed');
         throw new ApiError('AUTH_INVALID_CREDENTIALS');
       }
-      const pair = tokens.issueSession(user.id, await sessions.generationOf(user.id));
+      await attempts.succeeded(email);
+      const pair = tokens.issueSession(user.id);
+      await sessions.start(pair);
       return deliver(reply, pair, request.body.refreshTransport ?? 'cookie');
     },
   );
@@ -84,16 +86,17 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
       }
       await refreshesPerAccount.spend(request, reply);
       const claims = verifiedClaims(tokens, token, 'refresh');
-      if ((await sessions.stateOf(claims)) === 'revoked') throw new ApiError('AUTH_TOKEN_REVOKED');
-      // Refresh tokens are single-use; a second use means a copy exists, so the whole session ends.
-      if ((await sessions.spendRefreshToken(claims)) === 'reused') {
+      // A deleted account gets no new tokens, whatever it still holds.
+      if (!(await users.exists(claims.sub))) throw new ApiError('AUTH_TOKEN_INVALID');
+      const pair = tokens.issuePair({ userId: claims.sub, family: claims.fam, startedAt: claims.sat });
+      const outcome = await sessions.rotate(claims, pair);
+      if (outcome === 'ended') throw new ApiError('AUTH_TOKEN_REVOKED');
+      // Refresh tokens are single-use; a second use means a copy exists, so the whole session has ended.
+      if (outcome === 'reused') {
         request.log.warn({ event: 'refresh_token_reused' }, 'refresh token reused; session ended');
         cookie.clear(reply);
         throw new ApiError('AUTH_TOKEN_REUSED');
       }
-      // A deleted account gets no new tokens, whatever it still holds.
-      if (!(await users.exists(claims.sub))) throw new ApiError('AUTH_TOKEN_INVALID');
-      const pair = tokens.issuePair({ userId: claims.sub, family: claims.fam, generation: claims.gen });
       return deliver(reply, pair, fromBody ? 'body' : 'cookie');
     },
   );

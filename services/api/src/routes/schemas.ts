@@ -1,3 +1,4 @@
+import { MAX_TOKEN_LENGTH } from '../auth/authenticate.js';
 import { EMAIL_MAX_LENGTH, EMAIL_PATTERN } from '../auth/email.js';
 import { MAX_PASSWORD_LENGTH } from '../auth/passwords.js';
 
@@ -20,7 +21,7 @@ export const credentialsBody = {
 export const refreshBody = {
   type: ['object', 'null'],
   additionalProperties: false,
-  properties: { refreshToken: { type: 'string', minLength: 1, maxLength: 4096 } },
+  properties: { refreshToken: { type: 'string', minLength: 1, maxLength: MAX_TOKEN_LENGTH } },
 } as const;
 
 export const tokenPairResponse = {

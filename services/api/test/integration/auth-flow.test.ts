@@ -100,7 +100,7 @@ describe('auth flow against PostgreSQL and Redis', () => {
     assert.equal(refreshed.body.error.code, 'AUTH_TOKEN_REVOKED');
     const { fam } = claimsOf(pair.accessToken);
     await withRedis(async (redis) => {
-      const sessionTtl = await redis.ttl(`auth:revoked-session:${fam}`);
+      const sessionTtl = await redis.ttl(`auth:ended:${fam}`);
       assert.ok(sessionTtl > 0 && sessionTtl <= settings.jwt.refreshTtlSeconds, `session TTL was ${sessionTtl}`);
     });
   });
@@ -165,6 +165,50 @@ describe('auth flow against PostgreSQL and Redis', () => {
     assert.equal(laptopRefresh.body.error.code, 'AUTH_TOKEN_REVOKED');
     assert.equal(otherMe.status, 200);
     assert.equal(freshMe.status, 200, 'a login after "log out everywhere" works');
+  });
+});
+
+describe('"log out everywhere" with short-lived tokens', () => {
+  let shortLived: FastifyInstance;
+  let shortUrl: string;
+  const ACCESS_TTL = 1;
+  const REFRESH_TTL = 3;
+
+  before(async () => {
+    const short = services.settingsWith({
+      RATE_LIMIT_AUTH_MAX: '1000',
+      JWT_ACCESS_TTL_SECONDS: String(ACCESS_TTL),
+      JWT_REFRESH_TTL_SECONDS: String(REFRESH_TTL),
+    });
+    shortLived = await buildApp(short);
+    shortUrl = await shortLived.listen({ host: '127.0.0.1', port: 0 });
+  });
+  after(() => shortLived?.close());
+
+  const shortCall = (method: string, path: string, options?: CallOptions) => callAt(shortUrl, method, path, options);
+  const pause = (seconds: number) => new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+
+  it('should still end a session that outlived the record of an earlier "log out everywhere"', async () => {
+    const loginBody = { email: OTHER_EMAIL, password: PASSWORD, refreshTransport: 'body' };
+    const first = (await shortCall('POST', '/v1/auth/login', { body: loginBody })).body;
+    await shortCall('POST', '/v1/auth/logout-all', { token: first.accessToken });
+    let phone = (await shortCall('POST', '/v1/auth/login', { body: loginBody })).body;
+
+    // Keep the phone's session alive by refreshing until the first logout-all's record has expired.
+    for (let step = 0; step < 4; step++) {
+      await pause(1);
+      const refreshed = await shortCall('POST', '/v1/auth/refresh', { body: { refreshToken: phone.refreshToken } });
+      assert.equal(refreshed.status, 200, `refresh ${step}: ${JSON.stringify(refreshed.body)}`);
+      phone = refreshed.body;
+    }
+    const laptop = (await shortCall('POST', '/v1/auth/login', { body: loginBody })).body;
+    await shortCall('POST', '/v1/auth/logout-all', { token: laptop.accessToken });
+
+    const stolenPhone = await shortCall('GET', '/v1/me', { token: phone.accessToken });
+    const stolenRefresh = await shortCall('POST', '/v1/auth/refresh', { body: { refreshToken: phone.refreshToken } });
+
+    assert.equal(stolenPhone.body.error.code, 'AUTH_TOKEN_REVOKED');
+    assert.equal(stolenRefresh.body.error.code, 'AUTH_TOKEN_REVOKED');
   });
 });
 

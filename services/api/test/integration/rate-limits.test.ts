@@ -112,6 +112,30 @@ describe('backoff per account after failed logins', () => {
     assert.ok(Number(right.headers.get('retry-after')) > 0);
   });
 
+  it('should hold the budget against attempts sent all at once', async () => {
+    const burst = await Promise.all(
+      Array.from({ length: 8 }, (_, index) => login(`192.0.2.${index + 100}`, 'burst@example.com', 'wrong password!')),
+    );
+
+    const passed = burst.filter((answer) => answer.status === 401).length;
+    assert.equal(passed, FAILURES, 'only the budget reaches the password check');
+    assert.equal(burst.filter((answer) => answer.status === 429).length, 8 - FAILURES);
+  });
+
+  it('should clear the count after a success', async () => {
+    const email = 'forgetful@example.com';
+    const pool = createPool(services.settings, app.log as never);
+    await new UserStore(pool).create(email, await new Passwords(services.settings).hash(PASSWORD));
+    await pool.end();
+
+    await login('192.0.2.200', email, 'wrong password!');
+    const success = await login('192.0.2.201', email, PASSWORD);
+    const afterSuccess = await login('192.0.2.202', email, 'wrong password!');
+
+    assert.equal(success.status, 200);
+    assert.equal(afterSuccess.status, 401, 'a fresh budget, not one failure short of waiting');
+  });
+
   it('should answer an unknown email exactly as an account, so backoff reveals no one', async () => {
     const unknown = 'nobody-here@example.com';
     for (let failure = 0; failure < FAILURES; failure++)

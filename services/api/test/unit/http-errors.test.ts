@@ -133,7 +133,7 @@ describe('API errors', () => {
   });
 
   it('should fail closed with 503 when logout cannot write the revocation', async () => {
-    const token = new TokenService(settings).issueSession('user-1', 0).accessToken;
+    const token = new TokenService(settings).issueSession('user-1').accessToken;
 
     const response = await app.inject({
       method: 'POST',
@@ -146,7 +146,7 @@ describe('API errors', () => {
   });
 
   it('should fail closed with 503 when the revocation list cannot be read', async () => {
-    const token = new TokenService(settings).issueSession('user-1', 0).accessToken;
+    const token = new TokenService(settings).issueSession('user-1').accessToken;
 
     const response = await app.inject({ method: 'GET', url: '/v1/me', headers: { authorization: `Bearer ${token}` } });
 

@@ -13,7 +13,7 @@ const settingsWith = (secret: string, previous?: string) =>
   });
 const settings = settingsWith(OLD_KEY);
 const tokens = new TokenService(settings);
-const session = { userId: 'user-1', family: 'family-1', generation: 0 };
+const session = { userId: 'user-1', family: 'family-1', startedAt: Date.now() };
 
 const base64url = (value: object) => Buffer.from(JSON.stringify(value)).toString('base64url');
 const now = () => Math.floor(Date.now() / 1000);
@@ -22,7 +22,7 @@ const claims = (overrides: object = {}) => ({
   jti: 'token-1',
   typ: 'access',
   fam: 'family-1',
-  gen: 0,
+  sat: Date.now(),
   iss: 'pdpl-api',
   iat: now(),
   exp: now() + 60,
@@ -34,27 +34,31 @@ const signed = (payload: object, key = OLD_KEY, kid = keyIdOf(OLD_KEY), algorith
 
 describe('TokenService', () => {
   it('should verify the access token it issued, naming its key by id', () => {
-    const pair = tokens.issueSession('user-1', 3);
+    const pair = tokens.issueSession('user-1');
 
     const verified = tokens.verify(pair.accessToken, 'access');
     const header = JSON.parse(Buffer.from(pair.accessToken.split('.')[0] as string, 'base64url').toString());
 
     assert.equal(verified.sub, 'user-1');
-    assert.equal(verified.gen, 3);
+    assert.equal(verified.sat, pair.session.startedAt);
     assert.equal(header.kid, keyIdOf(OLD_KEY));
     assert.equal(header.alg, 'HS256');
     assert.equal(pair.expiresIn, settings.jwt.accessTtlSeconds);
   });
 
   it('should give both tokens of a login one new family, and keep it across refreshes', () => {
-    const first = tokens.issueSession('user-1', 0);
+    const first = tokens.issueSession('user-1');
     const access = tokens.verify(first.accessToken, 'access');
     const refresh = tokens.verify(first.refreshToken, 'refresh');
-    const next = tokens.verify(tokens.issuePair({ ...session, family: refresh.fam }).accessToken, 'access');
-    const other = tokens.verify(tokens.issueSession('user-1', 0).accessToken, 'access');
+    const next = tokens.verify(
+      tokens.issuePair({ ...session, family: refresh.fam, startedAt: refresh.sat }).accessToken,
+      'access',
+    );
+    const other = tokens.verify(tokens.issueSession('user-1').accessToken, 'access');
 
     assert.equal(access.fam, refresh.fam);
     assert.equal(next.fam, refresh.fam);
+    assert.equal(next.sat, refresh.sat, 'a refresh keeps the session start');
     assert.notEqual(other.fam, refresh.fam);
     assert.notEqual(access.jti, refresh.jti);
   });
@@ -112,7 +116,7 @@ describe('TokenService', () => {
 
     assert.throws(() => tokens.verify(signed(claims({ iss: 'someone-else' })), 'access'), InvalidTokenError);
     assert.throws(() => tokens.verify(signed(withoutFamily), 'access'), InvalidTokenError);
-    assert.throws(() => tokens.verify(signed(claims({ gen: -1 })), 'access'), InvalidTokenError);
+    assert.throws(() => tokens.verify(signed(claims({ sat: -1 })), 'access'), InvalidTokenError);
   });
 });
 
