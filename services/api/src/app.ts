@@ -5,6 +5,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify';
 import Fastify from 'fastify';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
+import { LoginAttempts } from './auth/login-attempts.js';
 import { Passwords } from './auth/passwords.js';
 import { RevocationMirror } from './auth/revocation-mirror.js';
 import { SessionStore } from './auth/sessions.js';
@@ -84,8 +85,10 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   const tokens = new TokenService(settings);
   const sessions = new SessionStore(redis, settings.jwt.refreshTtlSeconds, mirror);
   const passwords = new Passwords(settings);
+  const { loginFailuresBeforeBackoff, authWindowSeconds } = settings.rateLimit;
+  const attempts = new LoginAttempts(redis, loginFailuresBeforeBackoff, authWindowSeconds);
   await app.register(healthRoutes, { db, redis });
-  await app.register(authRoutes, { settings, users, tokens, sessions, passwords, redis });
+  await app.register(authRoutes, { settings, users, tokens, sessions, passwords, attempts });
   await app.register(meRoutes, { users, tokens, sessions });
 
   await passwords.prepareDecoy();

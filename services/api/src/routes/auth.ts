@@ -1,8 +1,7 @@
 import type { Settings } from '@pdpl/config';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { Redis } from 'ioredis';
 import { bearerToken, checkToken, verifiedClaims } from '../auth/authenticate.js';
-import { LoginAttempts } from '../auth/login-attempts.js';
+import type { LoginAttempts } from '../auth/login-attempts.js';
 import type { Passwords } from '../auth/passwords.js';
 import type { SessionStore } from '../auth/sessions.js';
 import type { TokenPair, TokenService } from '../auth/tokens.js';
@@ -18,7 +17,7 @@ export interface AuthRouteDeps {
   readonly tokens: TokenService;
   readonly sessions: SessionStore;
   readonly passwords: Passwords;
-  readonly redis: Redis;
+  readonly attempts: LoginAttempts;
 }
 
 type RefreshTransport = 'cookie' | 'body';
@@ -30,11 +29,10 @@ interface Credentials {
 }
 
 export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Promise<void> {
-  const { settings, users, tokens, sessions, passwords, redis } = deps;
+  const { settings, users, tokens, sessions, passwords, attempts } = deps;
   const cookie = new RefreshCookie(settings);
-  const { authMax, authWindowSeconds, loginFailuresBeforeBackoff } = settings.rateLimit;
+  const { authMax, authWindowSeconds } = settings.rateLimit;
   const perAddress = authAddressLimit(settings);
-  const attempts = new LoginAttempts(redis, loginFailuresBeforeBackoff, authWindowSeconds);
   // Refreshes per account; a token that does not verify is counted against its sender's address instead.
   const refreshesPerAccount = new AccountLimit(app, authMax, authWindowSeconds, (request) => {
     const claims = tokens.tryVerify(refreshTokenOf(request) ?? '', 'refresh');
