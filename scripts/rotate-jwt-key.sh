@@ -20,7 +20,8 @@ if docker compose ps --status running --services | grep -qx api; then
   # Compose mounts a secret file as it was when the container was made: only a new container sees the new keys.
   docker compose up --detach --no-deps --force-recreate --wait --wait-timeout 120 api ||
     fail "the api did not become healthy with the new keys; see 'docker compose logs api'"
-  log "done: the api signs with the new key"
+  if [[ ${1:-} == --retire ]]; then log "done: the api no longer accepts tokens of the retired key"
+  else log "done: the api signs with the new key and still accepts the old one's tokens until --retire"; fi
 else
   log "the api is not running; it reads the new keys at the next: npm run up"
 fi

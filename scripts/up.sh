@@ -4,11 +4,19 @@
 source "$(dirname "$0")/lib.sh"
 
 bash scripts/prepare.sh
+# Judge the settings before touching a running stack: refused settings must not take a working API down.
+log "checking the api's settings (api.env, secrets) as the stack would boot them"
+bash scripts/config-check.sh --compose >/dev/null ||
+  fail "the settings above are refused; nothing was started or replaced. Fix them, then run npm run up again"
 log "starting the stack"
 if ! docker compose up --detach --wait --wait-timeout 180; then
   docker compose ps --all >&2
-  fail "a service did not become healthy; see 'docker compose logs SERVICE'"
+  for service in migrate api; do
+    printf '\n--- last lines of %s ---\n' "$service" >&2
+    docker compose logs --no-log-prefix --tail 15 "$service" >&2 || true
+  done
+  fail "a service did not become healthy; see above and 'docker compose logs SERVICE'"
 fi
 port=${PDPL_HTTPS_PORT:-443}
 log "up: https://localhost:${port}/ (CA certificate: ${PDPL_SECRETS_DIR:-.secrets}/tls/ca.crt)"
-log "no users yet? create the first with: npm run user:create -- --email you@example.com"
+log "to create a user: npm run user:create -- --email you@example.com"

@@ -183,7 +183,7 @@ export function benchmarksMarkdown(report: BenchReport): string {
     '## How to run',
     '',
     'Once `npm run up` has built the images, `npm run bench` measures the five targets in about two minutes,',
-    'half, prints the table and rewrites this file. It needs the Docker engine and ports 28080 and 28443; its own',
+    'prints the table and rewrites this file. It needs the Docker engine and ports 28080 and 28443; its own',
     'compose project (`pdpl-bench`) leaves a stack started with `npm run up` alone, and it stops everything it',
     'started, also on failure or Ctrl-C. A target that answers anything but 2xx, loses connections or fails',
     'certificate verification fails the run (exit 1, this file untouched); a missed goal is only reported.',

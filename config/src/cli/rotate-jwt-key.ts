@@ -16,7 +16,7 @@ try {
   process.stdout.write(
     retire
       ? 'jwt:rotate: retired the previous key; tokens it signed are refused once the API restarts\n'
-      : 'jwt:rotate: new signing key; the old one verifies until its tokens expire (retire it with --retire)\n',
+      : 'jwt:rotate: new signing key; tokens of the old one stay valid until you run npm run jwt:rotate -- --retire\n',
   );
 } catch (error) {
   process.stderr.write(`jwt:rotate: FAIL: ${(error as Error).message}\n`);

@@ -63,6 +63,12 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
 
   // Fastify parses text/plain by default; the API speaks JSON only, so anything else is a 415.
   app.removeContentTypeParser('text/plain');
+  // Many clients label a POST without a body as JSON (logout, a cookie refresh): no body is no body, not an error.
+  // Anything else goes to Fastify's own parser, which refuses prototype poisoning.
+  const parseJson = app.getDefaultJsonParser('error', 'error');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
+    body === '' ? done(null, undefined) : parseJson(request, body as string, done),
+  );
   app.addHook('onRequest', (request, reply, done) => {
     // Answers carry personal data: no cache, browser or proxy, may keep one (OWASP REST guidance).
     reply.headers({ 'x-request-id': request.id, 'cache-control': 'no-store' });

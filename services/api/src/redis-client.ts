@@ -34,6 +34,15 @@ export function createRedis(settings: Settings, log: Logger): Redis {
     enableAutoPipelining: true,
     retryStrategy: (attempt) => Math.min(attempt * 200, 2_000),
   });
-  redis.on('error', (error) => log.error({ err: { message: error.message } }, 'redis connection error'));
+  // One line when Redis is lost and one when it is back, not a line per reconnection attempt.
+  let lost = false;
+  redis.on('error', (error) => {
+    if (!lost) log.error({ err: { message: error.message } }, 'redis connection lost; requests that need it get 503');
+    lost = true;
+  });
+  redis.on('ready', () => {
+    if (lost) log.warn('redis connection back');
+    lost = false;
+  });
   return redis;
 }

@@ -22,10 +22,14 @@ export async function meRoutes(app: FastifyInstance, { users, tokens, sessions }
     return { id: user.id, email: user.email, createdAt: user.createdAt.toISOString() };
   });
 
-  // The caller's session, from its token alone: when to refresh, and which session "logout" would end.
+  // The caller's session, from its token alone: when it started, and when this access token must be refreshed.
   app.get('/v1/session', { schema: { response: { 200: sessionResponse } } }, async (request) => {
     const claims = await checkToken(tokens, sessions, bearerToken(request), 'access');
-    const time = (seconds: number) => new Date(seconds * 1000).toISOString();
-    return { userId: claims.sub, sessionId: claims.fam, issuedAt: time(claims.iat), expiresAt: time(claims.exp) };
+    return {
+      userId: claims.sub,
+      sessionId: claims.fam,
+      startedAt: new Date(claims.sat).toISOString(),
+      accessTokenExpiresAt: new Date(claims.exp * 1000).toISOString(),
+    };
   });
 }

@@ -48,11 +48,11 @@ export const meResponse = {
 
 export const sessionResponse = {
   type: 'object',
-  required: ['userId', 'sessionId', 'issuedAt', 'expiresAt'],
+  required: ['userId', 'sessionId', 'startedAt', 'accessTokenExpiresAt'],
   properties: {
     userId: { type: 'string' },
     sessionId: { type: 'string' },
-    issuedAt: { type: 'string', format: 'date-time' },
-    expiresAt: { type: 'string', format: 'date-time' },
+    startedAt: { type: 'string', format: 'date-time' },
+    accessTokenExpiresAt: { type: 'string', format: 'date-time' },
   },
 } as const;

@@ -70,11 +70,12 @@ describe('auth flow against PostgreSQL and Redis', () => {
 
     const session = await call('GET', '/v1/session', { token: pair.accessToken });
 
-    const { sub, fam, exp } = claimsOf(pair.accessToken);
+    const { sub, fam, sat, exp } = claimsOf(pair.accessToken);
     assert.equal(session.status, 200);
     assert.equal(session.body.userId, sub);
     assert.equal(session.body.sessionId, fam);
-    assert.equal(session.body.expiresAt, new Date(Number(exp) * 1000).toISOString());
+    assert.equal(session.body.startedAt, new Date(Number(sat)).toISOString());
+    assert.equal(session.body.accessTokenExpiresAt, new Date(Number(exp) * 1000).toISOString());
   });
 
   it('should answer a wrong password and an unknown email identically', async () => {
@@ -137,6 +138,17 @@ describe('auth flow against PostgreSQL and Redis', () => {
     const answers = await Promise.all([refresh(pair.refreshToken), refresh(pair.refreshToken)]);
 
     assert.deepEqual(answers.map((answer) => answer.status).sort(), [200, 401]);
+  });
+
+  it('should take a JSON content type with no body at all, as many clients send on logout', async () => {
+    const { body: pair } = await login();
+
+    const logout = await call('POST', '/v1/auth/logout', {
+      token: pair.accessToken,
+      headers: { 'content-type': 'application/json' },
+    });
+
+    assert.equal(logout.status, 204);
   });
 
   it('should refuse an access token where a refresh token is expected', async () => {
