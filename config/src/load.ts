@@ -151,8 +151,15 @@ function convictProblems(error: Error): Problem[] {
     const setting = match ? settingByKey(match[1] as string) : undefined;
     if (!match || !setting)
       return { key: '(unknown)', env: '-', message: line, fix: 'see the configuration reference' };
-    return problemFor(setting, match[2] as string, `set ${setting.env} to an accepted value`);
+    return problemFor(setting, match[2] as string, fixFor(setting));
   });
+}
+
+/** What to do about a value the schema refuses: fall back to the safe default where there is one. */
+function fixFor({ env, sensitive, defaultValue }: SettingInfo): string {
+  const hasDefault = !sensitive && defaultValue !== '' && !(Array.isArray(defaultValue) && defaultValue.length === 0);
+  const reference = 'docs/configuration.md describes each setting';
+  return hasDefault ? `correct ${env}, or unset it to use its default (${reference})` : `correct ${env} (${reference})`;
 }
 
 const RUNTIME_SETTING = (env: string): SettingInfo => ({ key: '(runtime)', env, sensitive: false, doc: '' });

@@ -13,17 +13,26 @@ export interface SettingInfo {
   readonly env: string;
   readonly sensitive: boolean;
   readonly doc: string;
+  /** The schema's default, used when the variable is unset. */
+  readonly defaultValue?: unknown;
 }
 
-function isLeaf(node: object): node is { env: string; doc: string; sensitive?: boolean } {
+function isLeaf(node: object): node is { env: string; doc: string; sensitive?: boolean; default: unknown } {
   return 'default' in node;
 }
 
 function collect(node: object, prefix: string, into: SettingInfo[]): SettingInfo[] {
   for (const [name, child] of Object.entries(node)) {
     const key = prefix ? `${prefix}.${name}` : name;
-    if (isLeaf(child)) into.push({ key, env: child.env, sensitive: child.sensitive === true, doc: child.doc });
-    else collect(child, key, into);
+    if (isLeaf(child)) {
+      into.push({
+        key,
+        env: child.env,
+        sensitive: child.sensitive === true,
+        doc: child.doc,
+        defaultValue: child.default,
+      });
+    } else collect(child, key, into);
   }
   return into;
 }

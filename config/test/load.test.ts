@@ -2,8 +2,9 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { inspect } from 'node:util';
+import type { ConfigError } from '../src/index.ts';
 import { loadConfig, REDACTED, redactSettings } from '../src/index.ts';
-import { problemsOf as problemsFor, scratchFolder } from './support.ts';
+import { NO_DOTENV, problemsOf as problemsFor, scratchFolder } from './support.ts';
 
 const scratch = scratchFolder('config');
 const dir = scratch.path;
@@ -36,6 +37,17 @@ describe('loadConfig', () => {
   it('should refuse a port that is out of range or not a number', () => {
     assert.match(problemsOf({ PORT: '70000' })[0] ?? '', /^PORT: must be a whole number from 1 to 65535/);
     assert.match(problemsOf({ PORT: '3000abc' })[0] ?? '', /^PORT: must be a whole number from 1 to 65535/);
+  });
+
+  it('should offer the default as the way out of a refused value, where there is one', () => {
+    assert.throws(
+      () => loadConfig({ env: { RATE_LIMIT_MAX: '0' }, dotenvPath: NO_DOTENV }),
+      (error: ConfigError) => {
+        assert.equal(error.problems[0]?.message, 'must be a whole number above 0');
+        assert.match(error.problems[0]?.fix ?? '', /^correct RATE_LIMIT_MAX, or unset it to use its default/);
+        return true;
+      },
+    );
   });
 
   it('should refuse a boolean it cannot read', () => {
