@@ -14,6 +14,12 @@ done
 
 if [[ $compose == true ]]; then
   require_engine
+  # Compose reads api.env itself, and would pass a misspelt name on to be ignored: refuse such lines first.
+  env_file=${PDPL_API_ENV_FILE:-./api.env}
+  if [[ -f $env_file ]]; then
+    npx tsc -b config
+    node config/dist/cli/check-env-file.js "$env_file"
+  fi
   exec docker compose run --rm --no-deps -T api node /app/config/dist/cli/check.js "${args[@]}"
 fi
 npx tsc -b config

@@ -50,4 +50,18 @@ describe('config:check on the production compose service', () => {
     );
     assert.doesNotMatch(String(failure.stdout), /changeme-changeme/);
   });
+
+  it('should refuse an api.env line that sets nothing, naming the likely intended setting', async () => {
+    const envFile = join(scratch, 'api.env');
+    writeFileSync(envFile, 'CORS_ALLOWED_ORIGIN=https://app.example.vn\n');
+
+    const failure = await configCheck({ PDPL_API_ENV_FILE: envFile }).then(
+      () => assert.fail('expected config:check to fail'),
+      (error: { code?: number; stderr?: string }) => error,
+    );
+
+    assert.equal(failure.code, 1);
+    assert.match(String(failure.stderr), /api\.env line 1 \(CORS_ALLOWED_ORIGIN\): is not a setting/);
+    assert.match(String(failure.stderr), /use CORS_ALLOWED_ORIGINS, if that is what was meant/);
+  });
 });

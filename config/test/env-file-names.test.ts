@@ -1,0 +1,31 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { unknownNames } from '../src/env-file-names.ts';
+
+describe('unknownNames (api.env)', () => {
+  it('should accept settings, their _FILE forms, comments and blank lines', () => {
+    const text = '# CORS for the web app\nCORS_ALLOWED_ORIGINS=https://app.example.vn\n\nJWT_SECRET_FILE=/run/x\n';
+
+    assert.deepEqual(unknownNames(text, 'api.env'), []);
+  });
+
+  it('should name a misspelt setting by line, with the likely intended name', () => {
+    const [problem] = unknownNames('RATE_LIMIT_MAX=600\nCORS_ALLOWED_ORIGIN=https://app.example.vn\n', 'api.env');
+
+    assert.equal(problem?.key, 'api.env line 2');
+    assert.equal(problem?.env, 'CORS_ALLOWED_ORIGIN');
+    assert.equal(problem?.fix, 'use CORS_ALLOWED_ORIGINS, if that is what was meant');
+  });
+
+  it('should name a line that is not VARIABLE=value, and a name far from any setting', () => {
+    const problems = unknownNames('just some words\nFAVOURITE_COLOUR=blue\n', 'api.env');
+
+    assert.deepEqual(
+      problems.map((problem) => `${problem.key} ${problem.env}: ${problem.message}`),
+      [
+        'api.env line 1 -: is not a VARIABLE=value line',
+        'api.env line 2 FAVOURITE_COLOUR: is not a setting, so it would be ignored',
+      ],
+    );
+  });
+});
