@@ -1,6 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { compose, e2eStack, https, npmScript, secretsDir } from '../e2e/compose-stack.ts';
+import { caOf, e2eStack, https, removeStack, startFresh } from '../e2e/compose-stack.ts';
 import type { Cleanup } from './cleanup.ts';
 import { UNREFUSING_RATE_LIMITS } from './in-process-api.ts';
 import { logIn } from './log-in.ts';
@@ -25,20 +24,16 @@ export async function startEdgeStack(cleanup: Cleanup): Promise<EdgeStack> {
     subnet: '172.30.83.0/24',
     apiSettings: { RATE_LIMIT_MAX: UNREFUSING_RATE_LIMITS.max, RATE_LIMIT_AUTH_MAX: UNREFUSING_RATE_LIMITS.authMax },
   });
-  const down = () => compose(stack, 'down', '--volumes', '--remove-orphans');
   // Registered first: a start that fails half-way leaves containers and volumes to remove.
-  const stop = cleanup.add(`the compose project ${stack.project}`, down);
-  // What a run that was killed left behind.
-  await down();
-  await npmScript(stack, 'up');
+  const stop = cleanup.add(`the compose project ${stack.project}`, () => removeStack(stack));
   const password = randomBytes(18).toString('base64url');
-  await npmScript(stack, 'user:create', ['--email', EMAIL], `${password}\n`);
+  await startFresh(stack, [EMAIL], password);
 
   const post = (path: string, body: unknown) => https(stack, 'POST', path, { body });
   return {
     url: `https://localhost:${HTTPS_PORT}`,
     // The CA the login above was verified against.
-    ca: readFileSync(`${stack.env.PDPL_SECRETS_DIR ?? secretsDir}/tls/ca.crt`),
+    ca: caOf(stack),
     // Over a connection verified against the CA, before any load: the token only ever goes to our own nginx.
     token: await logIn(post, EMAIL, password),
     stop,

@@ -1,9 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { pino } from 'pino';
-import { Passwords } from '../../services/api/src/auth/passwords.ts';
 import { runMigrations } from '../../services/api/src/db/migrations.ts';
-import { createPool } from '../../services/api/src/db/pool.ts';
-import { UserStore } from '../../services/api/src/db/users.ts';
 import type { DataServices } from '../../services/api/test/integration/data-services.ts';
 import {
   DATABASE_PASSWORD,
@@ -52,15 +48,6 @@ function apiEnvironment(services: DataServices): NodeJS.ProcessEnv {
   };
 }
 
-async function createUser(services: DataServices, email: string, password: string): Promise<void> {
-  const pool = createPool(services.settings, pino({ level: 'silent' }));
-  try {
-    await new UserStore(pool).create(email, await new Passwords(services.settings).hash(password));
-  } finally {
-    await pool.end();
-  }
-}
-
 async function postJson(baseUrl: string, path: string, body: unknown): Promise<Answer> {
   const response = await fetch(`${baseUrl}${path}`, {
     method: 'POST',
@@ -75,7 +62,7 @@ export async function startInProcessApi(cleanup: Cleanup): Promise<InProcessApi>
   const stopServices = cleanup.add('the PostgreSQL and Redis containers', () => services.stop());
   await runMigrations(services.settings);
   const password = randomBytes(18).toString('base64url');
-  await createUser(services, EMAIL, password);
+  await services.createUser(EMAIL, password);
 
   const server = await startChildServer('api', API_SERVER, apiEnvironment(services));
   const stopServer = cleanup.add('the api child process', () => server.stop());

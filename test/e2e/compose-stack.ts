@@ -61,6 +61,18 @@ export async function compose(stack: Stack, ...args: string[]): Promise<string> 
   return stdout;
 }
 
+/** Removes the project: its containers, network and volumes. */
+export async function removeStack(stack: Stack): Promise<void> {
+  await compose(stack, 'down', '--volumes', '--remove-orphans');
+}
+
+/** The project from scratch (what an earlier run left is removed first), brought up with one user per email. */
+export async function startFresh(stack: Stack, emails: readonly string[], password: string): Promise<void> {
+  await removeStack(stack);
+  await npmScript(stack, 'up');
+  for (const email of emails) await npmScript(stack, 'user:create', ['--email', email], `${password}\n`);
+}
+
 export interface HttpsResponse {
   readonly status: number;
   readonly headers: Record<string, string | string[] | undefined>;
@@ -79,6 +91,11 @@ export function copySecrets(target: string): string {
   return target;
 }
 
+/** The local CA that signed the stack's server certificate: what clients verify nginx against. */
+export function caOf(stack: Stack): Buffer {
+  return readFileSync(`${stack.env.PDPL_SECRETS_DIR ?? secretsDir}/tls/ca.crt`);
+}
+
 export interface HttpsOptions {
   readonly token?: string;
   /** Sent as JSON; a string is sent as it is, still labelled JSON (to send what no serializer would). */
@@ -88,7 +105,7 @@ export interface HttpsOptions {
 
 /** An HTTPS request that verifies the server against the platform's local CA, as a client on the host would. */
 export function https(stack: Stack, method: string, path: string, options: HttpsOptions = {}) {
-  const ca = readFileSync(`${stack.env.PDPL_SECRETS_DIR ?? secretsDir}/tls/ca.crt`);
+  const ca = caOf(stack);
   const { body } = options;
   const payload = body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body);
   const headers: Record<string, string> = { ...options.headers };

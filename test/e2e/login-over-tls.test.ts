@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
-import { compose, e2eStack, https, npmScript } from './compose-stack.ts';
+import { e2eStack, https, npmScript, removeStack, startFresh } from './compose-stack.ts';
 
 const stack = e2eStack('pdpl-e2e', 18080, 18443, { subnet: '172.30.81.0/24' });
 const EMAIL = 'e2e-operator@example.com';
@@ -8,15 +8,8 @@ const PASSWORD = 'a long password, typed once';
 
 const login = () => https(stack, 'POST', '/v1/auth/login', { body: { email: EMAIL, password: PASSWORD } });
 
-before(async () => {
-  await compose(stack, 'down', '--volumes', '--remove-orphans');
-  await npmScript(stack, 'up');
-  await npmScript(stack, 'user:create', ['--email', EMAIL], `${PASSWORD}\n`);
-});
-
-after(async () => {
-  await compose(stack, 'down', '--volumes', '--remove-orphans');
-});
+before(() => startFresh(stack, [EMAIL], PASSWORD));
+after(() => removeStack(stack));
 
 describe('the compose stack, through nginx over TLS', () => {
   it('should redirect plain HTTP to the configured HTTPS origin, whatever Host the client sends', async () => {

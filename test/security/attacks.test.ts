@@ -49,7 +49,7 @@ function assertRefused(answer: { status: number; json: { error?: { code?: string
 }
 
 describe('forged and stale tokens', () => {
-  it('should accept a token signed with the real key and genuine claims (the control for every refusal below)', async () => {
+  it('should accept a token signed with the real key and genuine claims: the control for the refusals', async () => {
     const answer = await me(forge(await genuineClaims()));
 
     assert.equal(answer.status, 200);
@@ -126,7 +126,7 @@ describe('headers and cookies through nginx', () => {
     assert.equal(headers.server, 'nginx', 'no version in the Server header');
   });
 
-  it('should set the refresh cookie HttpOnly, Secure, SameSite=Strict on the refresh path, and refresh with it', async () => {
+  it('should set the refresh cookie HttpOnly, Secure, SameSite=Strict on its path, and refresh with it', async () => {
     const loggedIn = await send('POST', '/v1/auth/login', { body: { email: EMAIL, password: PASSWORD } });
     const setCookie = String(loggedIn.headers['set-cookie']);
     const cookie = /pdpl_refresh=[^;]+/.exec(setCookie)?.[0] ?? '';
@@ -242,7 +242,7 @@ describe('hostile input', () => {
 
 // Last: these spend the host's and the victim's login budgets.
 describe('brute force on login', () => {
-  it('should make an account wait after repeated wrong passwords, with Retry-After, even for the right one', async () => {
+  it('should make an account wait after wrong passwords, with Retry-After, even for the right one', async () => {
     const wrong = [];
     for (let attempt = 0; attempt < LOGIN_FAILURES; attempt++)
       wrong.push((await login(VICTIM, `guess ${attempt}`)).status);

@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 import { createSigner } from 'fast-jwt';
 import { keyIdOf } from '../../services/api/src/auth/key-ring.ts';
 import type { HttpsOptions, Stack } from '../e2e/compose-stack.ts';
-import { compose, e2eStack, https, npmScript, REPO_ROOT, secretsDir } from '../e2e/compose-stack.ts';
+import { caOf, e2eStack, https, REPO_ROOT, removeStack, secretsDir, startFresh } from '../e2e/compose-stack.ts';
 
 // The stack the security suite attacks: its own compose project, an allowed CORS origin, and budgets small enough
 // to reach in a test but large enough for the suite's own logins from the host.
@@ -25,13 +25,8 @@ export const stack: Stack = e2eStack('pdpl-security', 19080, 19443, {
   },
 });
 
-export async function up(users: readonly string[], password: string): Promise<void> {
-  await compose(stack, 'down', '--volumes', '--remove-orphans');
-  await npmScript(stack, 'up');
-  for (const email of users) await npmScript(stack, 'user:create', ['--email', email], `${password}\n`);
-}
-
-export const down = () => compose(stack, 'down', '--volumes', '--remove-orphans');
+export const up = (users: readonly string[], password: string) => startFresh(stack, users, password);
+export const down = () => removeStack(stack);
 
 export interface Answer {
   readonly status: number;
@@ -104,7 +99,7 @@ const attempt = (i) => new Promise((resolve) => {
  * the host, every client looks like the Docker gateway). Clients alive at the same time never share an address.
  */
 export async function networkClient(): Promise<NetworkClient> {
-  const ca = readFileSync(`${secretsDir}/tls/ca.crt`, 'utf8');
+  const ca = caOf(stack).toString('utf8');
   const network = `${stack.project}_default`;
   const { stdout } = await run('docker', [
     'run',

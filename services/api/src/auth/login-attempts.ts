@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
 import type { Redis } from 'ioredis';
+import { normaliseEmail } from '../db/users.js';
+import { accountKey } from '../http/rate-limits.js';
 import { redisAnswer } from '../redis-client.js';
 
 // Counts an attempt, starting the window at the first. KEYS[1]: the account's counter. ARGV[1]: the window in ms.
@@ -40,7 +41,5 @@ export class LoginAttempts {
   }
 }
 
-/** The account in a Redis key without the email in the clear (it is personal data). */
-function keyOf(email: string): string {
-  return `auth:login-attempts:${createHash('sha256').update(email.trim().toLowerCase()).digest('base64url')}`;
-}
+/** The account in a Redis key without the email in the clear (it is personal data), spelt as the users table does. */
+const keyOf = (email: string) => accountKey('auth:login-attempts', normaliseEmail(email));

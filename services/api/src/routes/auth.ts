@@ -77,7 +77,7 @@ export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Pro
     { config: perAddress, schema: { body: refreshBody, response: { 200: tokenPairResponse } } },
     async (request, reply) => {
       const fromBody = request.body?.refreshToken;
-      const token = fromBody ?? cookie.read(request);
+      const token = refreshTokenOf(request);
       if (!token) {
         const detail = { field: 'body.refreshToken', problem: 'is required (or the pdpl_refresh cookie)' };
         throw new ApiError('VALIDATION_FAILED', [detail]);

@@ -4,10 +4,7 @@ import type { Settings } from '@pdpl/config';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildApp } from '../../src/app.ts';
-import { Passwords } from '../../src/auth/passwords.ts';
 import { runMigrations } from '../../src/db/migrations.ts';
-import { createPool } from '../../src/db/pool.ts';
-import { UserStore } from '../../src/db/users.ts';
 import type { DataServices } from './data-services.ts';
 import { startDataServices } from './data-services.ts';
 import type { CallOptions } from './http-client.ts';
@@ -28,11 +25,8 @@ before(async () => {
   settings = services.settingsWith({ RATE_LIMIT_AUTH_MAX: '1000', RATE_LIMIT_MAX: '100000' });
   await runMigrations(settings);
   app = await buildApp(settings);
-  const pool = createPool(settings, app.log as never);
-  const passwords = new Passwords(settings);
-  await new UserStore(pool).create(EMAIL, await passwords.hash(PASSWORD));
-  await new UserStore(pool).create(OTHER_EMAIL, await passwords.hash(PASSWORD));
-  await pool.end();
+  await services.createUser(EMAIL, PASSWORD);
+  await services.createUser(OTHER_EMAIL, PASSWORD);
   baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
 });
 
@@ -228,7 +222,7 @@ describe('the refresh token in a cookie', () => {
   const cookieLogin = () => call('POST', '/v1/auth/login', { body: { email: EMAIL, password: PASSWORD } });
   const cookieOf = (setCookie: string | null) => /pdpl_refresh=([^;]+)/.exec(setCookie ?? '')?.[1];
 
-  it('should set it HttpOnly, Secure, SameSite=Strict and scoped to the refresh path, and keep it out of the body', async () => {
+  it('should set it HttpOnly, Secure, SameSite=Strict, on the refresh path, and not in the body', async () => {
     const response = await cookieLogin();
     const setCookie = response.headers.get('set-cookie') ?? '';
 

@@ -1,8 +1,12 @@
 import { readFileSync } from 'node:fs';
 import type { Settings } from '@pdpl/config';
 import { loadConfig } from '@pdpl/config';
+import { pino } from 'pino';
 import type { StartedTestContainer } from 'testcontainers';
 import { GenericContainer, Wait } from 'testcontainers';
+import { Passwords } from '../../src/auth/passwords.ts';
+import { createPool } from '../../src/db/pool.ts';
+import { UserStore } from '../../src/db/users.ts';
 
 // PostgreSQL and Redis from the platform's own images (built by scripts/prepare.sh), one pair per test file.
 
@@ -20,6 +24,8 @@ export interface DataServices {
   readonly settings: Settings;
   /** The same settings with some environment variables changed. */
   settingsWith(env: Record<string, string>): Settings;
+  /** Creates a user, as `npm run user:create` does (the migrations must have run). */
+  createUser(email: string, password: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -69,6 +75,14 @@ export async function startDataServices(extraEnv: Record<string, string> = {}): 
     redis,
     settings,
     settingsWith,
+    async createUser(email, password) {
+      const pool = createPool(settings, pino({ level: 'silent' }));
+      try {
+        await new UserStore(pool).create(email, await new Passwords(settings).hash(password));
+      } finally {
+        await pool.end();
+      }
+    },
     async stop() {
       await Promise.allSettled([postgres.stop(), redis.stop()]);
     },

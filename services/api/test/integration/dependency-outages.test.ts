@@ -5,11 +5,8 @@ import { promisify } from 'node:util';
 import type { Settings } from '@pdpl/config';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
-import { Passwords } from '../../src/auth/passwords.ts';
 import { STALE_AFTER_MS } from '../../src/auth/revocation-mirror.ts';
 import { runMigrations } from '../../src/db/migrations.ts';
-import { createPool } from '../../src/db/pool.ts';
-import { UserStore } from '../../src/db/users.ts';
 import type { DataServices } from './data-services.ts';
 import { startDataServices } from './data-services.ts';
 import { call } from './http-client.ts';
@@ -35,9 +32,7 @@ before(async () => {
   settings = services.settingsWith({ REDIS_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS) });
   await runMigrations(settings);
   app = await buildApp(settings);
-  const pool = createPool(settings, app.log as never);
-  await new UserStore(pool).create(EMAIL, await new Passwords(settings).hash(PASSWORD));
-  await pool.end();
+  await services.createUser(EMAIL, PASSWORD);
   baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
   const { body } = await call(baseUrl, 'POST', '/v1/auth/login', {
     body: { email: EMAIL, password: PASSWORD, refreshTransport: 'body' },

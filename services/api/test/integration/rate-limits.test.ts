@@ -5,10 +5,7 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { buildApp } from '../../src/app.ts';
-import { Passwords } from '../../src/auth/passwords.ts';
 import { runMigrations } from '../../src/db/migrations.ts';
-import { createPool } from '../../src/db/pool.ts';
-import { UserStore } from '../../src/db/users.ts';
 import { sharedRateCounter } from '../../src/http/shared-rate-counter.ts';
 import { createRedis } from '../../src/redis-client.ts';
 import type { DataServices } from './data-services.ts';
@@ -37,9 +34,7 @@ before(async () => {
   });
   await runMigrations(settings);
   app = await buildApp(settings);
-  const pool = createPool(settings, app.log as never);
-  await new UserStore(pool).create(EMAIL, await new Passwords(settings).hash(PASSWORD));
-  await pool.end();
+  await services.createUser(EMAIL, PASSWORD);
   baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
 });
 
@@ -124,9 +119,7 @@ describe('backoff per account after failed logins', () => {
 
   it('should clear the count after a success', async () => {
     const email = 'forgetful@example.com';
-    const pool = createPool(services.settings, app.log as never);
-    await new UserStore(pool).create(email, await new Passwords(services.settings).hash(PASSWORD));
-    await pool.end();
+    await services.createUser(email, PASSWORD);
 
     await login('192.0.2.200', email, 'wrong password!');
     const success = await login('192.0.2.201', email, PASSWORD);

@@ -154,7 +154,7 @@ describe('API errors', () => {
     assert.equal(response.json().error.code, 'SERVICE_UNAVAILABLE');
   });
 
-  it('should fail closed with 503 on login when the failure count cannot be read, before checking the password', async () => {
+  it('should fail closed with 503 on login when the attempt count cannot be read', async () => {
     const response = await login({ email: 'ops@example.com', password: 'correct horse battery' });
 
     assert.equal(response.statusCode, 503);
