@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Creates the platform's local CA and a server certificate signed by it, for on-prem and test installs.
+# Creates the platform's local CA and the server certificates it signs, for on-prem and test installs: the edge's
+# (tls/server.*, for nginx) and one pair for each data service (tls/postgres.*, tls/redis.*), each naming the
+# service as the API reaches it, so every link inside the platform is verified too.
 # Idempotent: an existing file is never overwritten, except a server pair that its CA no longer signs, that does
-# not cover PDPL_PUBLIC_HOST, or that expires within 30 days. Prints the names of the files it creates.
+# not cover its names (PDPL_PUBLIC_HOST for the edge), or that expires within 30 days. Prints the names of the
+# files it creates.
 # (The passwords and keys are made by `npm run secrets:generate`.)
 # Env: PDPL_SECRETS_DIR (default <repo>/.secrets), PDPL_PUBLIC_HOST (extra DNS name in the server certificate),
 #      PDPL_SECRETS_GID (the group the platform's containers join to read their secrets: 10001 for root,
@@ -55,11 +58,18 @@ new_ec_key() {
   openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$1" 2>/dev/null
 }
 
-write_openssl_config() {
+# The names in each pair's certificate. Every pair covers localhost and 127.0.0.1, for checks inside its container.
+edge_names() {
   local san="DNS:localhost,IP:127.0.0.1"
   if [[ -n $public_host && $public_host != localhost ]]; then
     if [[ $public_host =~ ^[0-9.]+$ ]]; then san+=",IP:$public_host"; else san+=",DNS:$public_host"; fi
   fi
+  printf '%s' "$san"
+}
+
+write_openssl_config() {
+  # openssl reads the whole config on every call, so SAN needs a value even where no server_ext is made.
+  export SAN=DNS:localhost
   # A private config keeps the host's openssl.cnf defaults (extra extensions) out of the certificates.
   cat >"$work/openssl.cnf" <<EOF
 [req]
@@ -71,11 +81,12 @@ CN = pdpl local development CA
 basicConstraints = critical, CA:true
 keyUsage = critical, keyCertSign, cRLSign
 subjectKeyIdentifier = hash
+# SAN comes from the environment of each signing, so one config serves every pair.
 [server_ext]
 basicConstraints = critical, CA:false
 keyUsage = critical, digitalSignature
 extendedKeyUsage = serverAuth
-subjectAltName = $san
+subjectAltName = \$ENV::SAN
 subjectKeyIdentifier = hash
 authorityKeyIdentifier = keyid
 EOF
@@ -93,54 +104,70 @@ make_ca() {
   publish "$work/ca.crt" "$tls_dir/ca.crt"
 }
 
-server_pair_is_valid() {
-  local crt=$tls_dir/server.crt key=$tls_dir/server.key host_check=()
+# Usage: pair_is_valid NAME HOST... — tls/NAME.crt and .key exist, match, are signed by the CA, last over 30 more
+# days and cover every HOST.
+pair_is_valid() {
+  local name=$1 crt=$tls_dir/$1.crt key=$tls_dir/$1.key host check
+  shift
   [[ -e $crt && -e $key ]] || return 1
 
   if ! openssl verify -no_check_time -CAfile "$tls_dir/ca.crt" "$crt" >/dev/null 2>&1; then
-    log "tls/server.crt is not signed by tls/ca.crt; replacing the server pair"
+    log "tls/$name.crt is not signed by tls/ca.crt; replacing the pair"
     return 1
   fi
   if ! openssl x509 -in "$crt" -noout -checkend "$renew_before_s" >/dev/null; then
-    log "tls/server.crt expires within 30 days (or has expired); replacing the server pair"
+    log "tls/$name.crt expires within 30 days (or has expired); replacing the pair"
     return 1
   fi
   if [[ $(openssl pkey -in "$key" -pubout) != "$(openssl x509 -in "$crt" -noout -pubkey)" ]]; then
-    log "tls/server.key does not match tls/server.crt; replacing the server pair"
+    log "tls/$name.key does not match tls/$name.crt; replacing the pair"
     return 1
   fi
-  if [[ -n $public_host ]]; then
-    host_check=(-verify_hostname "$public_host")
-    [[ $public_host =~ ^[0-9.]+$ ]] && host_check=(-verify_ip "$public_host")
-    if ! openssl verify -no_check_time "${host_check[@]}" -CAfile "$tls_dir/ca.crt" "$crt" >/dev/null 2>&1; then
-      log "tls/server.crt does not cover PDPL_PUBLIC_HOST; replacing the server pair"
+  for host in "$@"; do
+    check=(-verify_hostname "$host")
+    [[ $host =~ ^[0-9.]+$ ]] && check=(-verify_ip "$host")
+    if ! openssl verify -no_check_time "${check[@]}" -CAfile "$tls_dir/ca.crt" "$crt" >/dev/null 2>&1; then
+      log "tls/$name.crt does not cover $host; replacing the pair"
       return 1
     fi
-  fi
+  done
 }
 
-make_server_pair() {
-  # A new CA means every client must be given it again, so that stays the operator's decision.
-  openssl x509 -in "$tls_dir/ca.crt" -noout -checkend "$renew_before_s" >/dev/null ||
-    fail "tls/ca.crt expires within 30 days; remove tls/ca.crt and tls/ca.key to create a new CA, then redistribute it"
-  server_pair_is_valid && return 0
-  [[ -e $tls_dir/ca.key ]] || fail "tls/ca.key is missing, so no server certificate can be signed"
+# Usage: make_pair NAME COMMON_NAME SUBJECT_ALT_NAMES HOST... — signs tls/NAME.crt for the names unless the
+# existing pair is still good for every HOST.
+make_pair() {
+  local name=$1 common_name=$2 san=$3
+  shift 3
+  pair_is_valid "$name" "$@" && return 0
+  [[ -e $tls_dir/ca.key ]] || fail "tls/ca.key is missing, so tls/$name.crt cannot be signed"
 
-  new_ec_key "$work/server.key"
-  openssl req -new -key "$work/server.key" -subj "/CN=${public_host:-localhost}" -out "$work/server.csr"
-  openssl x509 -req -in "$work/server.csr" -CA "$tls_dir/ca.crt" -CAkey "$tls_dir/ca.key" \
+  new_ec_key "$work/$name.key"
+  openssl req -new -key "$work/$name.key" -subj "/CN=$common_name" -out "$work/$name.csr"
+  SAN=$san openssl x509 -req -in "$work/$name.csr" -CA "$tls_dir/ca.crt" -CAkey "$tls_dir/ca.key" \
     -set_serial "0x$(openssl rand -hex 16)" -days 825 -sha256 \
-    -extfile "$work/openssl.cnf" -extensions server_ext -out "$work/server.crt" 2>/dev/null
-  openssl verify -CAfile "$tls_dir/ca.crt" "$work/server.crt" >/dev/null 2>&1 ||
+    -extfile "$work/openssl.cnf" -extensions server_ext -out "$work/$name.crt" 2>/dev/null
+  openssl verify -CAfile "$tls_dir/ca.crt" "$work/$name.crt" >/dev/null 2>&1 ||
     fail "tls/ca.crt does not match tls/ca.key; remove both to create a new CA"
 
   # Key first: a crash between the two renames leaves a pair the next run detects and replaces.
-  publish "$work/server.key" "$tls_dir/server.key"
-  publish "$work/server.crt" "$tls_dir/server.crt"
+  publish "$work/$name.key" "$tls_dir/$name.key"
+  publish "$work/$name.crt" "$tls_dir/$name.crt"
+}
+
+make_server_pairs() {
+  # A new CA means every client must be given it again, so that stays the operator's decision.
+  openssl x509 -in "$tls_dir/ca.crt" -noout -checkend "$renew_before_s" >/dev/null ||
+    fail "tls/ca.crt expires within 30 days; remove tls/ca.crt and tls/ca.key to create a new CA, then redistribute it"
+  local edge_hosts=(localhost)
+  [[ -z $public_host ]] || edge_hosts+=("$public_host")
+  make_pair server "${public_host:-localhost}" "$(edge_names)" "${edge_hosts[@]}"
+  # The data services, by the names compose gives them on the platform's network.
+  make_pair postgres postgres "DNS:postgres,DNS:localhost,IP:127.0.0.1" postgres localhost 127.0.0.1
+  make_pair redis redis "DNS:redis,DNS:localhost,IP:127.0.0.1" redis localhost 127.0.0.1
 }
 
 write_openssl_config
 make_ca
 chmod 0644 "$tls_dir/ca.crt" # public: clients need it to verify the server
-make_server_pair
-share_with_containers tls/server.crt tls/server.key
+make_server_pairs
+share_with_containers tls/{server,postgres,redis}.{crt,key}

@@ -37,17 +37,41 @@ const mode = (path: string) => statSync(path).mode & 0o777;
 const openssl = async (...args: string[]) => (await run('openssl', args)).stdout;
 
 describe('make-tls-certs.sh', () => {
-  it('should make a CA and a server pair, the key readable only by the secrets group', async () => {
+  it('should make a CA and a pair for the edge and each data service, keys readable only by the secrets group', async () => {
     const dir = secretsDir();
 
     const { stdout } = await makeCerts(dir);
 
-    assert.deepEqual(stdout.trim().split('\n'), ['tls/ca.key', 'tls/ca.crt', 'tls/server.key', 'tls/server.crt']);
+    const pairs = ['server', 'postgres', 'redis'].flatMap((name) => [`tls/${name}.key`, `tls/${name}.crt`]);
+    assert.deepEqual(stdout.trim().split('\n'), ['tls/ca.key', 'tls/ca.crt', ...pairs]);
     assert.equal(mode(dir), 0o700);
     assert.equal(mode(join(dir, 'tls/ca.key')), 0o600);
     assert.equal(mode(join(dir, 'tls/ca.crt')), 0o644);
-    assert.equal(mode(join(dir, 'tls/server.key')), 0o640);
-    assert.equal(statSync(join(dir, 'tls/server.key')).gid, 10001);
+    for (const name of ['server', 'postgres', 'redis']) {
+      assert.equal(mode(join(dir, `tls/${name}.key`)), 0o640, name);
+      assert.equal(statSync(join(dir, `tls/${name}.key`)).gid, 10001, name);
+    }
+  });
+
+  it('should name each data service as the API reaches it, and nothing else', async () => {
+    const dir = secretsDir();
+
+    await makeCerts(dir, { PDPL_PUBLIC_HOST: 'pdpl.example.vn' });
+
+    for (const service of ['postgres', 'redis']) {
+      const names = await openssl('x509', '-in', `${dir}/tls/${service}.crt`, '-noout', '-ext', 'subjectAltName');
+      assert.match(names, new RegExp(`DNS:${service}, DNS:localhost, IP Address:127\\.0\\.0\\.1`), service);
+      assert.doesNotMatch(names, /pdpl\.example\.vn/, service);
+      const verified = await openssl(
+        'verify',
+        '-verify_hostname',
+        service,
+        '-CAfile',
+        `${dir}/tls/ca.crt`,
+        `${dir}/tls/${service}.crt`,
+      );
+      assert.match(verified, /: OK/, service);
+    }
   });
 
   it('should change nothing and print nothing on a second run', async () => {
