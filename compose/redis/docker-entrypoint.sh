@@ -1,38 +1,98 @@
 #!/usr/bin/env bash
-# Entrypoint of pdpl/redis: turns the password file into a config include, then execs redis-server as PID 1.
-# The password never appears on a command line or in the environment of redis-server.
-# Env: REDIS_PASSWORD_FILE (required).
+# Entrypoint of pdpl/redis: turns the secret files into a config include (the ACL users, the TLS key pair), then
+# execs redis-server as PID 1. The include holds SHA-256 hashes of the passwords only: no password reaches a file,
+# a command line or the environment of redis-server.
+# Env: REDIS_PASSWORD_FILE (pdpl_api, the API's user) and REDIS_OPERATOR_PASSWORD_FILE (pdpl_operator), both
+#      required; REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE (the server's pair, PEM; default: the compose secrets).
 set -euo pipefail
 
-log() { printf 'redis-entrypoint: %s\n' "$*" >&2; }
 fail() { printf 'redis-entrypoint: FAIL: %s\n' "$*" >&2; exit 1; }
 
 readonly conf=/etc/redis/pdpl.conf
 # Under /tmp so it works with a read-only root filesystem and a tmpfs /tmp, which also keeps it off the disk.
-readonly auth_dir=/tmp/redis
-readonly auth_file=$auth_dir/auth.conf
+readonly runtime_dir=/tmp/redis
+readonly runtime_conf=$runtime_dir/pdpl-runtime.conf
+: "${REDIS_TLS_CERT_FILE:=/run/secrets/redis_tls_certificate}"
+: "${REDIS_TLS_KEY_FILE:=/run/secrets/redis_tls_private_key}"
 
-require_secret_file() {
-  local var=$1 file=${!1:-}
-  [[ -n $file ]] || fail "$var is not set; it must name a file holding the password (e.g. /run/secrets/...)"
+# pdpl_api may send exactly what services/api/src and ioredis send, on its own keys and channel, nothing else.
+# AUTH and HELLO need no right: Redis lets every connection log in.
+readonly api_rights=(
+  '~auth:*' '~rate:*' '&auth:revocations' -@all
+  +info '+client|setinfo'              # ioredis, on connecting: INFO is its ready check, SETINFO names the library
+  +ping                                # GET /health/ready
+  +get +mget +set +del                 # sessions, revocations, login attempts (auth/sessions.ts, login-attempts.ts)
+  +multi +exec                         # a logout: the revocation and its announcement together
+  +eval +evalsha                       # the Lua of auth/*.ts and the rate limits (defineCommand: EVALSHA first)
+  +exists +incr +incrby +pexpire +pttl # what those scripts call: Redis checks each call against the user too
+  +publish +subscribe                  # revocations announced to every API instance (auth/revocation-mirror.ts)
+  +scan                                # the mirror reading every revocation again after a reconnection
+)
+
+# pdpl_operator inspects and maintains; it changes no data and no settings. Left out on purpose: writes and
+# FLUSHALL/FLUSHDB (a revocation deleted by hand makes a revoked token valid again), CONFIG SET/REWRITE (the config
+# is this image's), ACL SETUSER and friends (users come from the secrets), DEBUG, SHUTDOWN (stop the container
+# instead), KEYS (blocks the server; SCAN does the same job) and MONITOR (it would echo every command's arguments).
+readonly operator_rights=(
+  '%R~*' -@all
+  +ping +info +time +role +dbsize +lastsave '+config|get' +command  # health and settings; the healthcheck pings
+  +slowlog +latency '+memory|stats' '+memory|doctor' '+memory|usage' # why it is slow or full
+  '+client|list' '+client|info' '+client|kill' '+client|setinfo'     # who is connected; dropping a stuck client
+  '+acl|whoami' '+acl|users' '+acl|list' '+acl|getuser' '+acl|log' '+acl|cat' '+acl|dryrun' # who may do what
+  +scan +type +ttl +pttl +exists +get +mget +strlen '+object|encoding' # reading keys, one at a time
+  +bgsave +bgrewriteaof                                                # a snapshot now, a compacted AOF
+)
+
+# Usage: require_file VAR WHAT — VAR names a regular file this user can read.
+require_file() {
+  local var=$1 what=$2 file=${!1:-}
+  [[ -n $file ]] || fail "$var is not set; it must name the file holding $what (e.g. /run/secrets/...)"
   [[ -f $file ]] || fail "$var names $file, which is missing or not a regular file"
-  [[ -r $file ]] || fail "$var names $file, which uid $(id -u) cannot read; chown it or start the container as root"
+  [[ -r $file ]] || fail "$var names $file, which uid $(id -u) (groups $(id -G)) cannot read;" \
+    "give one of those groups read access (compose's group_add), or start the container as root"
 }
 
-write_auth_include() {
-  local password
-  password=$(<"$REDIS_PASSWORD_FILE")
-  [[ -n ${password//[[:space:]]/} ]] || fail "REDIS_PASSWORD_FILE names $REDIS_PASSWORD_FILE, which is empty"
-  [[ $password != *[[:cntrl:]]* ]] || fail "REDIS_PASSWORD_FILE names a file whose password has control characters"
-  # Redis reads double-quoted config strings with backslash escapes.
-  password=${password//\\/\\\\}
-  password=${password//\"/\\\"}
+# Usage: password_hash VAR — prints the SHA-256 (hex) of the password in the file VAR names, read as the API's
+# config reads secret files: one trailing newline dropped, any other white space around the value refused.
+password_hash() {
+  local var=$1 file=${!1} password="" sum
+  IFS= read -r -d '' password <"$file" || true
+  if [[ $password == *$'\r\n' ]]; then password=${password%$'\r\n'}; else password=${password%$'\n'}; fi
+  [[ -n $password ]] || fail "$var names $file, which is empty"
+  if [[ $password == [[:space:]]* || $password == *[[:space:]] ]]; then
+    fail "$var names $file, whose password has white space around it; remove the blank lines or spaces"
+  fi
+  # printf is a builtin: the password is piped to sha256sum, never in its arguments.
+  sum=$(printf '%s' "$password" | sha256sum)
+  printf '%s' "${sum%% *}"
+}
+
+# Redis reads double-quoted config strings with backslash escapes.
+quoted() {
+  local value=${1//\\/\\\\}
+  printf '"%s"' "${value//\"/\\\"}"
+}
+
+# Usage: write_runtime_conf CERT KEY — the users and the TLS pair, through a temporary file and a rename.
+write_runtime_conf() {
+  local cert=$1 key=$2 api_hash operator_hash
+  api_hash=$(password_hash REDIS_PASSWORD_FILE)
+  operator_hash=$(password_hash REDIS_OPERATOR_PASSWORD_FILE)
+  [[ $api_hash != "$operator_hash" ]] ||
+    fail "REDIS_PASSWORD_FILE and REDIS_OPERATOR_PASSWORD_FILE hold the same password; give each user its own"
 
   (
     umask 077
-    mkdir -p "$auth_dir"
-    printf 'requirepass "%s"\n' "$password" >"$auth_file.tmp"
-    mv -f "$auth_file.tmp" "$auth_file"
+    mkdir -p "$runtime_dir"
+    {
+      # `reset`: off, no password, no command, key or channel; so the default user cannot log in at all.
+      printf 'user default reset\n'
+      printf 'user pdpl_api reset on #%s %s\n' "$api_hash" "${api_rights[*]}"
+      printf 'user pdpl_operator reset on #%s %s\n' "$operator_hash" "${operator_rights[*]}"
+      printf 'tls-cert-file %s\n' "$(quoted "$cert")"
+      printf 'tls-key-file %s\n' "$(quoted "$key")"
+    } >"$runtime_conf.tmp"
+    mv -f "$runtime_conf.tmp" "$runtime_conf"
   )
 }
 
@@ -41,15 +101,24 @@ if [[ ${1:-} != redis-server ]]; then
 fi
 shift
 
-require_secret_file REDIS_PASSWORD_FILE
+require_file REDIS_PASSWORD_FILE "pdpl_api's password"
+require_file REDIS_OPERATOR_PASSWORD_FILE "pdpl_operator's password"
+require_file REDIS_TLS_CERT_FILE "the server's TLS certificate (PEM)"
+require_file REDIS_TLS_KEY_FILE "the server's TLS private key (PEM)"
+
 if [[ $(id -u) -eq 0 ]]; then
   # Compose bind-mounts secret files with their host owner and mode (uid/gid/mode are ignored outside Swarm,
-  # docker/compose#9648), so root reads the secret and then drops to redis.
-  write_auth_include
-  chown -R redis:redis "$auth_dir"
+  # docker/compose#9648). Root reads them here and drops to redis, whose own groups exclude the secrets group
+  # that compose adds: so the TLS pair is copied to the tmpfs, readable by redis alone.
+  install -d -m 0700 "$runtime_dir"
+  install -m 0600 -o redis -g redis "$REDIS_TLS_CERT_FILE" "$runtime_dir/tls.crt"
+  install -m 0600 -o redis -g redis "$REDIS_TLS_KEY_FILE" "$runtime_dir/tls.key"
+  write_runtime_conf "$runtime_dir/tls.crt" "$runtime_dir/tls.key"
+  chown -R redis:redis "$runtime_dir"
   [[ -n $(ls -A /data) ]] || chown redis:redis /data
   exec setpriv --reuid=redis --regid=redis --init-groups redis-server "$conf" "$@"
 fi
 
-write_auth_include
+# Unprivileged, redis-server keeps this process's groups, so it reads the pair where it is mounted.
+write_runtime_conf "$REDIS_TLS_CERT_FILE" "$REDIS_TLS_KEY_FILE"
 exec redis-server "$conf" "$@"

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Problem } from './config-error.js';
 import { isLoopbackHost } from './loopback.js';
 import { DEVELOPMENT_JWT_SECRET } from './schema.js';
@@ -7,8 +8,6 @@ import { SETTINGS, settingByKey, valueAt } from './settings.js';
 
 // Rules that look at more than one value at a time, or at what a value means rather than its form. Consistency
 // rules hold everywhere; production rules are the checklist's sections 1 to 3, refusing development values.
-// Issue #5: refuse a database connection without verified TLS (DATABASE_SSL_MODE=verify-full) in production, once
-// the platform's PostgreSQL serves TLS; until then the rule would refuse the platform's own stack.
 
 const PRODUCTION_LOG_LEVELS = new Set(['warn', 'error', 'fatal']);
 
@@ -51,6 +50,39 @@ function requiredSecret(settings: Settings, key: 'database.password' | 'redis.pa
   return [
     problem(key, 'is required in production', `put it in a secret file and point ${settingByKey(key)?.env}_FILE at it`),
   ];
+}
+
+/** A CA file named in the settings must hold a certificate now, not fail on the first connection later. */
+function caFile(settings: Settings, key: 'database.caFile' | 'redis.caFile'): Problem[] {
+  const path = valueAt(settings, key) as string;
+  if (path === '') return [];
+  let content: string;
+  try {
+    content = readFileSync(path, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'cannot be read';
+    return [problem(key, `names ${path}, which ${reason}`, "point it at the platform's CA certificate (tls/ca.crt)")];
+  }
+  if (content.includes('-----BEGIN CERTIFICATE-----')) return [];
+  return [
+    problem(key, `names ${path}, which holds no PEM certificate`, 'give the CA certificate, not a key or a bundle'),
+  ];
+}
+
+/** Checklist 3.2 and 3.3: both data services over TLS that checks who answers, never in clear. */
+function verifiedDataLinks(settings: Settings): Problem[] {
+  const problems: Problem[] = [];
+  const { sslMode } = settings.database;
+  if (sslMode !== 'verify-full') {
+    const what = sslMode === 'disable' ? 'sends queries and passwords in clear' : 'encrypts but trusts any server';
+    problems.push(problem('database.sslMode', `is ${sslMode}, which ${what}`, 'set DATABASE_SSL_MODE=verify-full'));
+  }
+  if (!settings.redis.tls) {
+    problems.push(
+      problem('redis.tls', 'is off, so tokens and passwords cross the network in clear', 'set REDIS_TLS=true'),
+    );
+  }
+  return problems;
 }
 
 const GENERATE = 'replace it with a generated one (README.md, "Rotating a secret")';
@@ -141,10 +173,16 @@ function reload(settings: Settings): Problem[] {
 
 /** Every way these settings contradict each other or, in production, break the checklist. */
 export function checkRules(settings: Settings): Problem[] {
-  const problems = [...tokenLifetimes(settings), ...secretProvider(settings)];
+  const problems = [
+    ...tokenLifetimes(settings),
+    ...secretProvider(settings),
+    ...caFile(settings, 'database.caFile'),
+    ...caFile(settings, 'redis.caFile'),
+  ];
   if (settings.environment !== 'production') return problems;
   return [
     ...problems,
+    ...verifiedDataLinks(settings),
     ...loopbackHost(settings, 'database.host'),
     ...loopbackHost(settings, 'redis.host'),
     ...requiredSecret(settings, 'database.password'),

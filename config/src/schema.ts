@@ -70,7 +70,12 @@ export const schema = {
     },
     port: { doc: 'PostgreSQL port.', format: 'port', default: 5432, env: 'DATABASE_PORT' },
     name: { doc: 'Database name.', format: 'non-empty-string', default: 'pdpl', env: 'DATABASE_NAME' },
-    user: { doc: 'Role the API logs in as.', format: 'non-empty-string', default: 'pdpl_app', env: 'DATABASE_USER' },
+    user: {
+      doc: 'Role to log in as: pdpl_app for the API, pdpl_owner for the migrate step (the only one that changes tables).',
+      format: 'non-empty-string',
+      default: 'pdpl_app',
+      env: 'DATABASE_USER',
+    },
     password: {
       doc: 'Password of the database role.',
       format: String,
@@ -79,7 +84,9 @@ export const schema = {
       sensitive: true,
     },
     sslMode: {
-      doc: 'TLS to PostgreSQL: disable, require (encrypted, unverified) or verify-full (checks the CA and host name).',
+      doc:
+        'TLS to PostgreSQL: disable, require (encrypted, unverified) or verify-full (checks the CA and host name). ' +
+        'Production accepts verify-full only.',
       format: DATABASE_SSL_MODES,
       default: 'disable' as (typeof DATABASE_SSL_MODES)[number],
       env: 'DATABASE_SSL_MODE',
@@ -112,7 +119,12 @@ export const schema = {
   redis: {
     host: { doc: 'Redis host.', format: 'hostname', default: 'localhost', env: 'REDIS_HOST' },
     port: { doc: 'Redis port.', format: 'port', default: 6379, env: 'REDIS_PORT' },
-    username: { doc: 'Redis ACL user.', format: 'non-empty-string', default: 'default', env: 'REDIS_USERNAME' },
+    username: {
+      doc: "Redis ACL user. The platform's Redis disables the default user; the API's is pdpl_api.",
+      format: 'non-empty-string',
+      default: 'default',
+      env: 'REDIS_USERNAME',
+    },
     password: {
       doc: 'Password of the Redis user. Required in production.',
       format: String,
@@ -120,7 +132,12 @@ export const schema = {
       env: 'REDIS_PASSWORD',
       sensitive: true,
     },
-    tls: { doc: 'Connect to Redis over TLS.', format: 'strict-boolean', default: false, env: 'REDIS_TLS' },
+    tls: {
+      doc: 'Connect to Redis over TLS, checking its certificate and host name. Production requires it.',
+      format: 'strict-boolean',
+      default: false,
+      env: 'REDIS_TLS',
+    },
     caFile: {
       doc: 'CA certificate that signs the Redis server certificate (PEM), when TLS is on. Empty: system CAs.',
       format: String,

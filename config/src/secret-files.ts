@@ -4,11 +4,17 @@ import { join } from 'node:path';
 import { secretWeakness } from './secret-strength.js';
 
 // The secrets the platform's services read as Docker secrets (docker-compose.yml), with the setting each one
-// feeds. The PostgreSQL superuser password feeds no setting: only the database image uses it, on first start.
+// feeds (its strength rules). Each role and user has its own password, so one leaked password opens one door.
+// Only the database image reads the passwords of the superuser, read-only and backup roles, on first start.
 export const PLATFORM_SECRETS = [
   { file: 'postgres_superuser_password', setting: 'database.password', bytes: 32 },
+  { file: 'postgres_owner_password', setting: 'database.password', bytes: 32 },
   { file: 'postgres_app_password', setting: 'database.password', bytes: 32 },
+  { file: 'postgres_readonly_password', setting: 'database.password', bytes: 32 },
+  { file: 'postgres_backup_password', setting: 'database.password', bytes: 32 },
+  // The API's Redis user (pdpl_api), and the operator's (pdpl_operator, also the healthcheck's).
   { file: 'redis_password', setting: 'redis.password', bytes: 32 },
+  { file: 'redis_operator_password', setting: 'redis.password', bytes: 32 },
   { file: 'jwt_secret', setting: 'jwt.secret', bytes: 64 },
   // Starts as a random key that never signed anything; `npm run jwt:rotate` moves the current key here.
   { file: 'jwt_previous_secret', setting: 'jwt.previousSecret', bytes: 64 },

@@ -7,14 +7,20 @@ import { problemsOf, scratchFolder } from './support.ts';
 const scratch = scratchFolder('production');
 const dir = scratch.path;
 const file = scratch.file;
+// Only its form is checked at boot: a PEM certificate block.
+const CA_FILE = file('ca.crt', '-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n');
 
 const productionEnv = (): Record<string, string> => ({
   ENVIRONMENT: 'production',
   LOG_LEVEL: 'warn',
   DATABASE_HOST: 'postgres',
   DATABASE_PASSWORD_FILE: file('db', 'Zq3-dKb8-Wm2v-Lp9x-Tc4n-Hf7q-Rs1y'),
+  DATABASE_SSL_MODE: 'verify-full',
+  DATABASE_CA_FILE: CA_FILE,
   REDIS_HOST: 'redis',
   REDIS_PASSWORD_FILE: file('redis', 'Yb6-Nq2w-Jk8e-Pz3r-Vx5t-Gm9u-Ld4h'),
+  REDIS_TLS: 'true',
+  REDIS_CA_FILE: CA_FILE,
   JWT_SECRET_FILE: file('jwt', 'e2Jx6mQd9vT1sYw4kP7nR0aL3cF8hB5uZ2oG6iE9'),
 });
 
@@ -36,6 +42,32 @@ describe('production rules', () => {
       'database.host: is "localhost", a loopback address',
       'redis.host: is "127.0.0.1", a loopback address',
     ]);
+  });
+
+  it('should refuse database connections that are not verified TLS, and Redis without TLS', () => {
+    assert.deepEqual(productionProblems({ DATABASE_SSL_MODE: 'disable', REDIS_TLS: 'false' }), [
+      'database.sslMode: is disable, which sends queries and passwords in clear',
+      'redis.tls: is off, so tokens and passwords cross the network in clear',
+    ]);
+    assert.deepEqual(productionProblems({ DATABASE_SSL_MODE: 'require' }), [
+      'database.sslMode: is require, which encrypts but trusts any server',
+    ]);
+  });
+
+  it('should refuse a CA file that is missing or holds no certificate, in any environment', () => {
+    const key = file('not-a-ca.pem', '-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n');
+    for (const environment of ['production', 'development']) {
+      const problems = productionProblems({
+        ENVIRONMENT: environment,
+        DATABASE_CA_FILE: join(dir, 'absent.crt'),
+        REDIS_CA_FILE: key,
+      });
+
+      assert.deepEqual(problems, [
+        `database.caFile: names ${join(dir, 'absent.crt')}, which does not exist`,
+        `redis.caFile: names ${key}, which holds no PEM certificate`,
+      ]);
+    }
   });
 
   it('should refuse a missing Redis password', () => {

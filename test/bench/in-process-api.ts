@@ -1,11 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { runMigrations } from '../../services/api/src/db/migrations.ts';
 import type { DataServices } from '../../services/api/test/integration/data-services.ts';
-import {
-  DATABASE_PASSWORD,
-  REDIS_PASSWORD,
-  startDataServices,
-} from '../../services/api/test/integration/data-services.ts';
+import { startDataServices } from '../../services/api/test/integration/data-services.ts';
 import type { ChildServer } from './child-server.ts';
 import { startChildServer } from './child-server.ts';
 import type { Cleanup } from './cleanup.ts';
@@ -31,17 +26,12 @@ export interface InProcessApi {
 function apiEnvironment(services: DataServices): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
-    ENVIRONMENT: 'test',
+    // TLS to both, verified against the platform's CA, as in production. Through the published ports: the
+    // certificates name localhost, not the containers' bridge addresses. On the measured routes only the rate-limit
+    // flush (every 100 ms) and /v1/me's one query cross that link.
+    ...services.env,
     // Production's level (see docker-compose.yml): request logs are off, as they are there.
     LOG_LEVEL: 'warn',
-    // The containers' own addresses on Docker's bridge, not their published ports: as on the compose network, no
-    // docker-proxy relays the bytes (it would spend the same cores as the API to do so).
-    DATABASE_HOST: services.postgres.getIpAddress('bridge'),
-    DATABASE_PORT: '5432',
-    DATABASE_PASSWORD,
-    REDIS_HOST: services.redis.getIpAddress('bridge'),
-    REDIS_PORT: '6379',
-    REDIS_PASSWORD,
     JWT_SECRET: randomBytes(32).toString('base64url'),
     RATE_LIMIT_MAX: UNREFUSING_RATE_LIMITS.max,
     RATE_LIMIT_AUTH_MAX: UNREFUSING_RATE_LIMITS.authMax,
@@ -60,7 +50,7 @@ async function postJson(baseUrl: string, path: string, body: unknown): Promise<A
 export async function startInProcessApi(cleanup: Cleanup): Promise<InProcessApi> {
   const services = await startDataServices();
   const stopServices = cleanup.add('the PostgreSQL and Redis containers', () => services.stop());
-  await runMigrations(services.settings);
+  await services.migrate();
   const password = randomBytes(18).toString('base64url');
   await services.createUser(EMAIL, password);
 

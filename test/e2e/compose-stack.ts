@@ -1,11 +1,10 @@
 import { execFile } from 'node:child_process';
-import { chownSync, cpSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, cpSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { PLATFORM_SECRETS } from '../../config/src/secret-files.ts';
 
 // Drives the compose stack exactly as an operator does, through the npm scripts, in a project of its own
 // (own containers, volumes and ports) so it never touches a stack started with `npm run up`.
@@ -87,7 +86,10 @@ export const secretsDir = process.env.PDPL_SECRETS_DIR ?? `${REPO_ROOT}.secrets`
  */
 export function copySecrets(target: string): string {
   cpSync(secretsDir, target, { recursive: true });
-  for (const { file } of PLATFORM_SECRETS) chownSync(join(target, file), -1, statSync(join(secretsDir, file)).gid);
+  // A copy is owned by whoever made it; give each file back the group the containers read it through.
+  for (const name of readdirSync(secretsDir, { recursive: true }).map(String)) {
+    chownSync(join(target, name), -1, statSync(join(secretsDir, name)).gid);
+  }
   return target;
 }
 

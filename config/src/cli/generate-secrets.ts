@@ -16,9 +16,11 @@ try {
   for (const name of created) process.stdout.write(`${name}\n`);
   if (kept.length)
     process.stderr.write(`secrets:generate: kept ${kept.join(', ')} (they exist; --force replaces them)\n`);
-  if (values.force && created.some((name) => name.startsWith('postgres_'))) {
-    // The database keeps the passwords it was initialised with; a new file alone locks the API out.
-    process.stderr.write('secrets:generate: PostgreSQL passwords changed: see README.md, "Rotating a secret"\n');
+  if (values.force && created.length) {
+    // Running containers keep the files they started with; PostgreSQL and Redis set their passwords at start.
+    process.stderr.write(
+      'secrets:generate: recreate the services to apply the new values: README.md, "Rotating a secret"\n',
+    );
   }
 } catch (error) {
   process.stderr.write(`secrets:generate: FAIL: ${(error as Error).message}\n`);

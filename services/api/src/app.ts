@@ -18,7 +18,7 @@ import { loggerOptions } from './http/logger.js';
 import { registerMetrics } from './http/metrics.js';
 import { registerRateLimits } from './http/rate-limits.js';
 import { registerSecurityHeaders } from './http/security-headers.js';
-import { createRedis } from './redis-client.js';
+import { connectRedis, createRedis } from './redis-client.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
 import { meRoutes } from './routes/me.js';
@@ -98,9 +98,13 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   await app.register(meRoutes, { users, tokens, sessions });
 
   await passwords.prepareDecoy();
-  await redis.connect().catch((error: Error) => {
-    log.warn({ err: { message: error.message } }, 'redis not reachable at start; retrying in the background');
-  });
+  try {
+    await connectRedis(redis, settings.redis, log);
+  } catch (error) {
+    // Redis refused the API: nothing may stay open behind the refused start, so the process can exit.
+    await app.close();
+    throw error;
+  }
   mirror.start();
   return app;
 }

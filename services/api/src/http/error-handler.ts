@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyInstance } from 'fastify';
+import { isDatabaseUnavailable } from '../db/unavailable.js';
 import { RedisUnavailableError } from '../redis-client.js';
 import type { ErrorDetail } from './errors.js';
 import { ApiError, errorBody } from './errors.js';
@@ -30,7 +31,8 @@ const FRAMEWORK_ERRORS: Record<string, () => ApiError> = {
 
 function toApiError(error: FastifyError): ApiError | undefined {
   if (error instanceof ApiError) return error;
-  if (error instanceof RedisUnavailableError) return new ApiError('SERVICE_UNAVAILABLE');
+  if (error instanceof RedisUnavailableError || isDatabaseUnavailable(error))
+    return new ApiError('SERVICE_UNAVAILABLE');
   if (error.validation) {
     return new ApiError(
       'VALIDATION_FAILED',

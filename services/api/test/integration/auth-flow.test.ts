@@ -1,12 +1,12 @@
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import type { Settings } from '@pdpl/config';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import { buildApp } from '../../src/app.ts';
-import { runMigrations } from '../../src/db/migrations.ts';
 import type { DataServices } from './data-services.ts';
-import { startDataServices } from './data-services.ts';
+import { REDIS_OPERATOR_PASSWORD, startDataServices } from './data-services.ts';
 import type { CallOptions } from './http-client.ts';
 import { call as callAt, claimsOf } from './http-client.ts';
 
@@ -23,7 +23,7 @@ before(async () => {
   services = await startDataServices();
   // Many logins from one address: the limits per address are the subject of rate-limits.test.ts, not of this file.
   settings = services.settingsWith({ RATE_LIMIT_AUTH_MAX: '1000', RATE_LIMIT_MAX: '100000' });
-  await runMigrations(settings);
+  await services.migrate();
   app = await buildApp(settings);
   await services.createUser(EMAIL, PASSWORD);
   await services.createUser(OTHER_EMAIL, PASSWORD);
@@ -300,8 +300,16 @@ describe('two API instances sharing Redis', () => {
 });
 
 async function withRedis(work: (redis: Redis) => Promise<void>): Promise<void> {
-  const { host, port, username, password } = settings.redis;
-  const redis = new Redis({ host, port, username, password, lazyConnect: true });
+  const { host, port, caFile } = settings.redis;
+  // Inspecting Redis is the operator's job: the API's user may not run TTL.
+  const redis = new Redis({
+    host,
+    port,
+    username: 'pdpl_operator',
+    password: REDIS_OPERATOR_PASSWORD,
+    tls: { ca: readFileSync(caFile) },
+    lazyConnect: true,
+  });
   try {
     await work(redis);
   } finally {

@@ -3,27 +3,20 @@ import { execFile } from 'node:child_process';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import type { DataServices } from './data-services.ts';
-import { DATABASE_PASSWORD, REDIS_PASSWORD, startDataServices } from './data-services.ts';
+import { startDataServices } from './data-services.ts';
 
 // The one-shot commands as processes, the way the migrate service and `npm run user:create` run them.
 
 const SRC = fileURLToPath(new URL('../../src/cli/', import.meta.url));
 let services: DataServices;
 let env: NodeJS.ProcessEnv;
+let ownerEnv: NodeJS.ProcessEnv;
 
 before(async () => {
   services = await startDataServices();
-  const { database, redis } = services.settings;
-  env = {
-    PATH: process.env.PATH,
-    ENVIRONMENT: 'test',
-    DATABASE_HOST: database.host,
-    DATABASE_PORT: String(database.port),
-    DATABASE_PASSWORD,
-    REDIS_HOST: redis.host,
-    REDIS_PORT: String(redis.port),
-    REDIS_PASSWORD,
-  };
+  // The migrate service runs as the owner role; user:create as the API's own role.
+  ownerEnv = { PATH: process.env.PATH, ...services.ownerEnv, LOG_LEVEL: 'warn' };
+  env = { PATH: process.env.PATH, ...services.env, LOG_LEVEL: 'warn' };
 });
 after(() => services?.stop());
 
@@ -49,8 +42,8 @@ function cli(script: string, args: string[], options: { input?: string; env?: No
 
 describe('migrate', () => {
   it('should apply the migrations once and then report the schema up to date', async () => {
-    const first = await cli('migrate.ts', []);
-    const second = await cli('migrate.ts', []);
+    const first = await cli('migrate.ts', [], { env: ownerEnv });
+    const second = await cli('migrate.ts', [], { env: ownerEnv });
 
     assert.equal(first.code, 0, first.stderr);
     assert.match(first.stdout, /applied .*create-users/);
@@ -58,15 +51,23 @@ describe('migrate', () => {
     assert.match(second.stdout, /schema is up to date/);
   });
 
+  it("should be refused by the database as the API's own role, which may not change the schema", async () => {
+    const outcome = await cli('migrate.ts', [], { env });
+
+    assert.equal(outcome.code, 2);
+    assert.match(outcome.stderr, /^migrate: FAIL: .*permission denied for schema pdpl_migrations; .*pdpl_owner/m);
+    assert.doesNotMatch(outcome.stderr, /\bat .*\.(js|ts|mjs):\d+/);
+  });
+
   it('should exit 1 with the setting named when the configuration is invalid', async () => {
-    const outcome = await cli('migrate.ts', [], { env: { ...env, DATABASE_PORT: 'five' } });
+    const outcome = await cli('migrate.ts', [], { env: { ...ownerEnv, DATABASE_PORT: 'five' } });
 
     assert.equal(outcome.code, 1);
     assert.match(outcome.stderr, /database\.port \(DATABASE_PORT\): must be a whole number/);
   });
 
   it('should exit 2 without the password when the database refuses the credentials', async () => {
-    const outcome = await cli('migrate.ts', [], { env: { ...env, DATABASE_PASSWORD: 'wrong-password-xyz' } });
+    const outcome = await cli('migrate.ts', [], { env: { ...ownerEnv, DATABASE_PASSWORD: 'wrong-password-xyz' } });
 
     assert.equal(outcome.code, 2);
     assert.match(outcome.stderr, /^migrate: FAIL: .*password authentication failed/m);
@@ -75,7 +76,7 @@ describe('migrate', () => {
 });
 
 describe('create-user', () => {
-  before(() => cli('migrate.ts', []));
+  before(() => cli('migrate.ts', [], { env: ownerEnv }));
 
   it('should create a user with the password read from standard input', async () => {
     const outcome = await cli('create-user.ts', ['--email', 'first@example.com'], { input: 'a good long password\n' });

@@ -1,58 +1,54 @@
-import { readFileSync } from 'node:fs';
 import type { Settings } from '@pdpl/config';
 import { loadConfig } from '@pdpl/config';
 import { pino } from 'pino';
 import type { StartedTestContainer } from 'testcontainers';
-import { GenericContainer, Wait } from 'testcontainers';
 import { Passwords } from '../../src/auth/passwords.ts';
+import { runMigrations } from '../../src/db/migrations.ts';
 import { createPool } from '../../src/db/pool.ts';
 import { UserStore } from '../../src/db/users.ts';
+import type { PostgresOptions } from './postgres-container.ts';
+import { POSTGRES_PASSWORDS, startPostgres } from './postgres-container.ts';
+import { startRedis } from './redis-container.ts';
+import { testCertificates } from './test-certificates.ts';
 
-// PostgreSQL and Redis from the platform's own images (built by scripts/prepare.sh), one pair per test file.
-
-const VERSION = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')).version;
+// PostgreSQL and Redis from the platform's own images (built by scripts/prepare.sh), one pair per test file,
+// hardened as in production: TLS verified against the platform's CA, least-privilege roles and ACL users.
 
 // Passwords with the characters that break URL-style credentials, to prove they work end to end.
-export const DATABASE_PASSWORD = 'db+pa/ss=wo$rd@with:colons';
+export const DATABASE_PASSWORD = POSTGRES_PASSWORDS.app;
 export const REDIS_PASSWORD = 'redis+pa/ss=wo$rd@with:colons';
-const SUPERUSER_PASSWORD = 'superuser-password-for-tests-only';
+export const REDIS_OPERATOR_PASSWORD = 'operator+pa/ss=wo$rd@with:colons';
 
 export interface DataServices {
   readonly postgres: StartedTestContainer;
   readonly redis: StartedTestContainer;
-  /** Settings of a test-environment API wired to these two containers. */
+  /** The environment of a test-environment API wired to these two containers, as the API's own role. */
+  readonly env: Record<string, string>;
+  /** The same for the migrate step, which runs as the owner role. */
+  readonly ownerEnv: Record<string, string>;
+  /** Settings of that API. */
   readonly settings: Settings;
   /** The same settings with some environment variables changed. */
   settingsWith(env: Record<string, string>): Settings;
+  /** Applies the migrations as the migrate service does: as the owner role. */
+  migrate(): Promise<string[]>;
   /** Creates a user, as `npm run user:create` does (the migrations must have run). */
   createUser(email: string, password: string): Promise<void>;
   stop(): Promise<void>;
 }
 
-const secret = (name: string, content: string) => ({ content, target: `/run/secrets/${name}`, mode: 0o444 });
+export interface DataServicesOptions {
+  /** Variables over the API's environment. */
+  readonly env?: Record<string, string>;
+  /** How the PostgreSQL container starts (a fixed port, limits). */
+  readonly postgres?: Omit<PostgresOptions, 'tlsDir'>;
+}
 
-export async function startDataServices(extraEnv: Record<string, string> = {}): Promise<DataServices> {
+export async function startDataServices(options: DataServicesOptions = {}): Promise<DataServices> {
+  const tlsDir = testCertificates();
   const [postgres, redis] = await Promise.all([
-    new GenericContainer(`pdpl/postgres:${VERSION}`)
-      .withEnvironment({
-        POSTGRES_SUPERUSER_PASSWORD_FILE: '/run/secrets/postgres_superuser_password',
-        POSTGRES_APP_PASSWORD_FILE: '/run/secrets/postgres_app_password',
-      })
-      .withCopyContentToContainer([
-        secret('postgres_superuser_password', SUPERUSER_PASSWORD),
-        secret('postgres_app_password', DATABASE_PASSWORD),
-      ])
-      .withExposedPorts(5432)
-      .withWaitStrategy(Wait.forSuccessfulCommand('pg_isready -h 127.0.0.1 -p 5432 -U postgres'))
-      .withStartupTimeout(90_000)
-      .start(),
-    new GenericContainer(`pdpl/redis:${VERSION}`)
-      .withEnvironment({ REDIS_PASSWORD_FILE: '/run/secrets/redis_password' })
-      .withCopyContentToContainer([secret('redis_password', REDIS_PASSWORD)])
-      .withExposedPorts(6379)
-      .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/))
-      .withStartupTimeout(60_000)
-      .start(),
+    startPostgres({ tlsDir, ...options.postgres }),
+    startRedis({ tlsDir, apiPassword: REDIS_PASSWORD, operatorPassword: REDIS_OPERATOR_PASSWORD }),
   ]);
 
   const env = {
@@ -60,21 +56,31 @@ export async function startDataServices(extraEnv: Record<string, string> = {}): 
     LOG_LEVEL: 'silent',
     DATABASE_HOST: postgres.getHost(),
     DATABASE_PORT: String(postgres.getMappedPort(5432)),
+    DATABASE_USER: 'pdpl_app',
     DATABASE_PASSWORD,
+    DATABASE_SSL_MODE: 'verify-full',
+    DATABASE_CA_FILE: `${tlsDir}/ca.crt`,
     REDIS_HOST: redis.getHost(),
     REDIS_PORT: String(redis.getMappedPort(6379)),
+    REDIS_USERNAME: 'pdpl_api',
     REDIS_PASSWORD,
+    REDIS_TLS: 'true',
+    REDIS_CA_FILE: `${tlsDir}/ca.crt`,
     JWT_SECRET: 'integration-test-secret-0123456789abcdefghij',
-    ...extraEnv,
+    ...options.env,
   };
+  const ownerEnv = { ...env, DATABASE_USER: 'pdpl_owner', DATABASE_PASSWORD: POSTGRES_PASSWORDS.owner };
   const settingsWith = (overrides: Record<string, string>) => loadConfig({ env: { ...env, ...overrides } });
   const settings = settingsWith({});
 
   return {
     postgres,
     redis,
+    env,
+    ownerEnv,
     settings,
     settingsWith,
+    migrate: () => runMigrations(loadConfig({ env: ownerEnv })),
     async createUser(email, password) {
       const pool = createPool(settings, pino({ level: 'silent' }));
       try {

@@ -6,7 +6,6 @@ import type { Settings } from '@pdpl/config';
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.ts';
 import { STALE_AFTER_MS } from '../../src/auth/revocation-mirror.ts';
-import { runMigrations } from '../../src/db/migrations.ts';
 import type { DataServices } from './data-services.ts';
 import { startDataServices } from './data-services.ts';
 import { call } from './http-client.ts';
@@ -30,7 +29,7 @@ let refreshToken: string;
 before(async () => {
   services = await startDataServices();
   settings = services.settingsWith({ REDIS_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS) });
-  await runMigrations(settings);
+  await services.migrate();
   app = await buildApp(settings);
   await services.createUser(EMAIL, PASSWORD);
   baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -112,16 +111,16 @@ describe('PostgreSQL unreachable', () => {
   });
   after(() => noDatabase?.close());
 
-  it('should answer a login with a bare 500: no stack, no driver message', async () => {
+  it('should answer a login with a bare 503 to retry: no stack, no driver message', async () => {
     const response = await noDatabase.inject({
       method: 'POST',
       url: '/v1/auth/login',
       payload: { email: EMAIL, password: PASSWORD },
     });
 
-    assert.equal(response.statusCode, 500);
+    assert.equal(response.statusCode, 503);
     assert.deepEqual(Object.keys(response.json().error).sort(), ['code', 'message', 'requestId']);
-    assert.equal(response.json().error.code, 'INTERNAL_ERROR');
+    assert.equal(response.json().error.code, 'SERVICE_UNAVAILABLE');
     assert.doesNotMatch(response.body, /ECONNREFUSED|at \w+ \(|\.ts:\d+/);
   });
 });

@@ -5,7 +5,6 @@ import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { buildApp } from '../../src/app.ts';
-import { runMigrations } from '../../src/db/migrations.ts';
 import { sharedRateCounter } from '../../src/http/shared-rate-counter.ts';
 import { createRedis } from '../../src/redis-client.ts';
 import type { DataServices } from './data-services.ts';
@@ -32,7 +31,7 @@ before(async () => {
     RATE_LIMIT_LOGIN_FAILURES: String(FAILURES),
     RATE_LIMIT_MAX: '20',
   });
-  await runMigrations(settings);
+  await services.migrate();
   app = await buildApp(settings);
   await services.createUser(EMAIL, PASSWORD);
   baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -152,7 +151,7 @@ describe('the general limit, counted in memory and shared through Redis', () => 
     const redis = createRedis(settings, log);
     counters.push(redis);
     await redis.connect().catch(() => undefined);
-    const Store = sharedRateCounter(redis, 'rate-test:');
+    const Store = sharedRateCounter(redis, 'rate:test:');
     const store = new Store({});
     return (key: string) =>
       new Promise<number>((resolve, reject) =>
@@ -173,8 +172,8 @@ describe('the general limit, counted in memory and shared through Redis', () => 
     assert.equal(firstOnB, 1, 'before its first exchange, an instance knows only its own count');
     assert.equal(secondOnB, 10, "after it, the others' count too");
     const redis = counters[0] as Redis;
-    assert.equal(await redis.get('rate-test:all:client-1'), '9');
-    const ttl = await redis.pttl('rate-test:all:client-1');
+    assert.equal(await redis.get('rate:test:all:client-1'), '9');
+    const ttl = await redis.pttl('rate:test:all:client-1');
     assert.ok(ttl > 0 && ttl <= 60_000, `window ${ttl} ms`);
   });
 

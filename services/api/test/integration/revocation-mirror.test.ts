@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import type { Settings } from '@pdpl/config';
@@ -10,7 +11,7 @@ import { SessionStore } from '../../src/auth/sessions.ts';
 import type { TokenClaims } from '../../src/auth/tokens.ts';
 import { createRedis } from '../../src/redis-client.ts';
 import type { DataServices } from './data-services.ts';
-import { startDataServices } from './data-services.ts';
+import { REDIS_OPERATOR_PASSWORD, startDataServices } from './data-services.ts';
 
 // Each instance's copy of the revocations, against a real Redis: it learns of changes from other instances within
 // a second, reads everything again after losing its subscription, and says it is stale when Redis goes quiet.
@@ -96,16 +97,18 @@ describe('the revocation copy of each instance', () => {
   it('should go stale when its subscription is cut, then read again what it missed', async () => {
     const b = await instance();
     await eventually(() => b.mirror.fresh(), 3_000, 'fresh');
-    const admin = new Redis({ ...redisOptions(), lazyConnect: true });
-    await admin.connect();
+    // Cutting connections is the operator's right; the write is the API user's.
+    const admin = new Redis({ ...redisOptions(), username: 'pdpl_operator', password: REDIS_OPERATOR_PASSWORD });
+    const writer = new Redis(redisOptions());
     try {
       await admin.client('KILL', 'TYPE', 'pubsub');
       // Written straight to Redis with no message: only a full read can find it.
-      await admin.set('auth:ended:missed-while-cut', '1', 'EX', 600);
+      await writer.set('auth:ended:missed-while-cut', '1', 'EX', 600);
 
       await eventually(() => b.mirror.fresh() && b.mirror.isEnded('missed-while-cut'), 5_000, 'resynced');
     } finally {
       admin.disconnect();
+      writer.disconnect();
     }
   });
 
@@ -125,6 +128,6 @@ describe('the revocation copy of each instance', () => {
 });
 
 function redisOptions() {
-  const { host, port, username, password } = settings.redis;
-  return { host, port, username, password };
+  const { host, port, username, password, caFile } = settings.redis;
+  return { host, port, username, password, tls: { ca: readFileSync(caFile) } };
 }

@@ -1,0 +1,52 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { StartedTestContainer } from 'testcontainers';
+import { GenericContainer, Wait } from 'testcontainers';
+import { bridgeNetwork } from './test-certificates.ts';
+
+const VERSION = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')).version;
+
+/** One password per role, as the secret files of docker-compose.yml give them. */
+export const POSTGRES_PASSWORDS = {
+  superuser: 'superuser-password-for-tests-only',
+  owner: 'owner+pa/ss=wo$rd@with:colons',
+  // The characters that break URL-style credentials, to prove they work end to end.
+  app: 'db+pa/ss=wo$rd@with:colons',
+  readonly: 'readonly-password-for-tests-only',
+  backup: 'backup-password-for-tests-only',
+} as const;
+
+export interface PostgresOptions {
+  /** The folder of scripts/make-tls-certs.sh's tls/ output (postgres.crt and postgres.key are used). */
+  readonly tlsDir: string;
+  /** POSTGRES_CLIENT_NETWORKS; default: the engine's bridge, where connections to published ports come from. */
+  readonly clientNetworks?: string;
+  /** Other variables of the image (connection limit, timeouts). */
+  readonly env?: Record<string, string>;
+  /** A fixed host port, for tests that restart the container and must find it at the same address. */
+  readonly hostPort?: number;
+}
+
+const secret = (name: string, content: string | Buffer) => ({ content, target: `/run/secrets/${name}`, mode: 0o444 });
+
+/** pdpl/postgres with every role's password and the TLS pair, as compose mounts them. */
+export function startPostgres({ tlsDir, clientNetworks, env = {}, hostPort }: PostgresOptions) {
+  const roles = Object.entries(POSTGRES_PASSWORDS);
+  return new GenericContainer(`pdpl/postgres:${VERSION}`)
+    .withEnvironment({
+      POSTGRES_CLIENT_NETWORKS: clientNetworks ?? bridgeNetwork(),
+      ...Object.fromEntries(
+        roles.map(([role]) => [`POSTGRES_${role.toUpperCase()}_PASSWORD_FILE`, `/run/secrets/postgres_${role}`]),
+      ),
+      ...env,
+    })
+    .withCopyContentToContainer([
+      ...roles.map(([role, password]) => secret(`postgres_${role}`, password)),
+      secret('postgres_tls_certificate', readFileSync(join(tlsDir, 'postgres.crt'))),
+      secret('postgres_tls_private_key', readFileSync(join(tlsDir, 'postgres.key'))),
+    ])
+    .withExposedPorts(hostPort ? { container: 5432, host: hostPort } : 5432)
+    .withWaitStrategy(Wait.forSuccessfulCommand('pg_isready -h /var/run/postgresql -U postgres'))
+    .withStartupTimeout(90_000)
+    .start() satisfies Promise<StartedTestContainer>;
+}

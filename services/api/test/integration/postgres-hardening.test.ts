@@ -1,0 +1,271 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import pg from 'pg';
+import type { StartedTestContainer } from 'testcontainers';
+import { POSTGRES_PASSWORDS, startPostgres } from './postgres-container.ts';
+import { foreignCertificates, testCertificates } from './test-certificates.ts';
+
+// The platform's PostgreSQL image as production runs it (checklist 3.2 and 4.4): TLS only, scram-sha-256 only,
+// from the platform's network only; roles with the least each needs. Every refusal has a control beside it that
+// the same server accepts, so no test passes because nothing connects at all.
+
+const run = promisify(execFile);
+const APP_CONNECTION_LIMIT = 4;
+const APP_STATEMENT_TIMEOUT = '1s';
+
+type Role = 'owner' | 'app' | 'readonly' | 'backup';
+
+let tlsDir: string;
+let server: StartedTestContainer;
+/** The same image, told that only a range no test connects from is the platform's network. */
+let elsewhere: StartedTestContainer;
+const opened: pg.Client[] = [];
+
+before(async () => {
+  tlsDir = testCertificates();
+  [server, elsewhere] = await Promise.all([
+    startPostgres({
+      tlsDir,
+      env: {
+        POSTGRES_APP_CONNECTION_LIMIT: String(APP_CONNECTION_LIMIT),
+        POSTGRES_APP_STATEMENT_TIMEOUT: APP_STATEMENT_TIMEOUT,
+      },
+    }),
+    startPostgres({ tlsDir, clientNetworks: '198.51.100.0/24' }),
+  ]);
+  const owner = await connect('owner');
+  await owner.query('CREATE TABLE people (id int PRIMARY KEY, name text NOT NULL)');
+  await owner.query('CREATE SCHEMA audit');
+  await owner.query('CREATE TABLE audit.trail (entry text)');
+  await owner.end();
+});
+
+after(async () => {
+  await Promise.allSettled(opened.map((client) => client.end()));
+  await Promise.allSettled([server?.stop(), elsewhere?.stop()]);
+});
+
+interface ConnectOptions {
+  readonly password?: string;
+  readonly ssl?: pg.ClientConfig['ssl'];
+  readonly container?: StartedTestContainer;
+  readonly user?: string;
+}
+
+/** A connection as the platform's clients make it: verify-full against the platform's CA. */
+async function connect(role: Role, options: ConnectOptions = {}): Promise<pg.Client> {
+  const container = options.container ?? server;
+  const client = new pg.Client({
+    host: container.getHost(),
+    port: container.getMappedPort(5432),
+    database: 'pdpl',
+    user: options.user ?? `pdpl_${role}`,
+    password: options.password ?? POSTGRES_PASSWORDS[role],
+    ssl: options.ssl ?? { ca: readFileSync(join(tlsDir, 'ca.crt'), 'utf8'), rejectUnauthorized: true },
+    connectionTimeoutMillis: 5_000,
+  });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (error) {
+    await client.end().catch(() => undefined);
+    throw error;
+  }
+  opened.push(client);
+  return client;
+}
+
+/** Runs the statement as the role and returns the SQLSTATE it failed with (or undefined when it worked). */
+async function failureOf(role: Role, sql: string): Promise<string | undefined> {
+  const client = await connect(role);
+  try {
+    await client.query(sql);
+    return undefined;
+  } catch (error) {
+    return (error as { code?: string }).code;
+  } finally {
+    await client.end();
+  }
+}
+
+const scalar = async (client: pg.Client, sql: string) => Object.values((await client.query(sql)).rows[0])[0];
+const INSUFFICIENT_PRIVILEGE = '42501';
+
+describe('who may connect', () => {
+  it('should accept the application role over TLS verified against the platform CA, with its password', async () => {
+    const client = await connect('app');
+
+    const { rows } = await client.query('SELECT ssl, version FROM pg_stat_ssl WHERE pid = pg_backend_pid()');
+    await client.end();
+    assert.equal(rows[0].ssl, true);
+    assert.match(rows[0].version, /^TLSv1\.[23]$/);
+  });
+
+  it('should refuse a connection without TLS', async () => {
+    await assert.rejects(connect('app', { ssl: false }), /pg_hba\.conf rejects connection .* no encryption/);
+  });
+
+  it('should refuse a wrong password', async () => {
+    await assert.rejects(connect('app', { password: 'not-the-password' }), /password authentication failed/);
+  });
+
+  it('should refuse the superuser over the network, even with its password', async () => {
+    const superuser = { user: 'postgres', password: POSTGRES_PASSWORDS.superuser };
+    await assert.rejects(connect('app', superuser), /pg_hba\.conf rejects connection .* user "postgres"/);
+  });
+
+  it('should be refused by a client that trusts another CA: the server proves who it is', async () => {
+    const foreignCa = readFileSync(join(foreignCertificates(), 'ca.crt'), 'utf8');
+    await assert.rejects(connect('app', { ssl: { ca: foreignCa, rejectUnauthorized: true } }), /self-signed|verify/);
+  });
+
+  it("should refuse the right role and password from outside the platform's network", async () => {
+    await assert.rejects(connect('app', { container: elsewhere }), /no pg_hba\.conf entry for host/);
+    const owner = await connect('owner', { container: elsewhere }).catch((error: Error) => error);
+    assert.match(String(owner), /no pg_hba\.conf entry for host/);
+  });
+
+  it('should have no trust rule and no unencrypted way in (pg_hba.conf as the server read it)', async () => {
+    const { stdout } = await run('docker', [
+      'exec',
+      server.getId(),
+      'psql',
+      '-U',
+      'postgres',
+      '-AtF',
+      ' ',
+      '-c',
+      'SELECT type, auth_method FROM pg_hba_file_rules ORDER BY rule_number',
+    ]);
+    const rules = stdout.trim().split('\n');
+
+    assert.deepEqual(rules, ['local peer', 'hostssl reject', 'hostnossl reject', 'hostssl scram-sha-256']);
+  });
+
+  it(`should hold the application role to ${APP_CONNECTION_LIMIT} connections`, async () => {
+    const held = await Promise.all(Array.from({ length: APP_CONNECTION_LIMIT }, () => connect('app')));
+
+    await assert.rejects(connect('app'), /too many connections for role "pdpl_app"/);
+    await Promise.all(held.map((client) => client.end()));
+  });
+});
+
+describe('what the application role may do', () => {
+  it('should read and write rows in its schema', async () => {
+    const client = await connect('app');
+
+    await client.query("INSERT INTO people VALUES (1, 'An')");
+    assert.equal(await scalar(client, 'SELECT name FROM people WHERE id = 1'), 'An');
+    await client.end();
+  });
+
+  for (const [what, sql] of [
+    ['create a table in its schema', 'CREATE TABLE pdpl.mine (id int)'],
+    ['create a table in public', 'CREATE TABLE public.mine (id int)'],
+    ['drop a table', 'DROP TABLE people'],
+    ['alter a table', 'ALTER TABLE people ADD COLUMN extra text'],
+    ['truncate a table', 'TRUNCATE people'],
+    ['read another schema', 'SELECT * FROM audit.trail'],
+    ['read the migration history', 'SELECT * FROM pdpl_migrations.pgmigrations'],
+    ['create a role', 'CREATE ROLE intruder'],
+  ] as const) {
+    it(`should not ${what}`, async () => {
+      assert.equal(await failureOf('app', sql), INSUFFICIENT_PRIVILEGE);
+    });
+  }
+
+  it('should have its statements cut off at the statement timeout, and idle transactions bounded', async () => {
+    const client = await connect('app');
+    try {
+      assert.equal(await scalar(client, 'SHOW statement_timeout'), APP_STATEMENT_TIMEOUT);
+      assert.equal(await scalar(client, 'SHOW idle_in_transaction_session_timeout'), '1min');
+      await assert.rejects(client.query('SELECT pg_sleep(3)'), /canceling statement due to statement timeout/);
+    } finally {
+      await client.end();
+    }
+  });
+});
+
+describe('the other roles', () => {
+  it('should let the read-only role read its schema and write nothing', async () => {
+    const client = await connect('readonly');
+
+    assert.equal(typeof (await scalar(client, 'SELECT count(*) FROM people')), 'string');
+    await client.end();
+    assert.equal(await failureOf('readonly', "INSERT INTO people VALUES (2, 'Binh')"), '25006');
+    assert.equal(await failureOf('readonly', 'CREATE TABLE pdpl.mine (id int)'), '25006');
+  });
+
+  it('should let the backup role read every table, also outside schema pdpl, and write nothing', async () => {
+    const client = await connect('backup');
+
+    assert.equal(typeof (await scalar(client, 'SELECT count(*) FROM pdpl.people')), 'string');
+    assert.equal(typeof (await scalar(client, 'SELECT count(*) FROM audit.trail')), 'string');
+    await client.end();
+    assert.equal(await failureOf('backup', "INSERT INTO pdpl.people VALUES (3, 'Chi')"), '25006');
+  });
+
+  it('should let only the owner change the schema, and only its own', async () => {
+    assert.equal(await failureOf('owner', 'CREATE TABLE pdpl.owned (id int)'), undefined);
+    assert.equal(await failureOf('owner', 'CREATE TABLE public.owned (id int)'), INSUFFICIENT_PRIVILEGE);
+  });
+});
+
+describe('durability', () => {
+  it('should run with the settings that keep committed data (fsync, full pages, WAL ready for archiving)', async () => {
+    const client = await connect('app');
+    const settings = Object.fromEntries(
+      (
+        await client.query(
+          "SELECT name, setting FROM pg_settings WHERE name IN ('fsync', 'full_page_writes', 'synchronous_commit', " +
+            "'wal_level', 'ssl', 'password_encryption')",
+        )
+      ).rows.map((row) => [row.name, row.setting]),
+    );
+
+    assert.deepEqual(settings, {
+      fsync: 'on',
+      full_page_writes: 'on',
+      password_encryption: 'scram-sha-256',
+      ssl: 'on',
+      synchronous_commit: 'on',
+      wal_level: 'replica',
+    });
+    await client.end();
+  });
+
+  it('should keep committed rows, roles and passwords across a container restart', async () => {
+    const before = await connect('app');
+    await before.query("INSERT INTO people VALUES (10, 'Dung')");
+    await before.end();
+
+    await server.restart();
+
+    const after = await connect('app');
+    assert.equal(await scalar(after, 'SELECT name FROM people WHERE id = 10'), 'Dung');
+    await after.end();
+  });
+
+  it("should take a role's password from its file at every start: rotating is a new file and a restart", async () => {
+    const rotated = 'rotated+readonly/password=0123456789';
+    await run('docker', [
+      'exec',
+      '-u',
+      'root',
+      server.getId(),
+      'sh',
+      '-c',
+      `printf %s '${rotated}' > /run/secrets/postgres_readonly`,
+    ]);
+
+    await server.restart();
+
+    const client = await connect('readonly', { password: rotated });
+    await client.end();
+    await assert.rejects(connect('readonly'), /password authentication failed/);
+  });
+});
