@@ -18,6 +18,9 @@ readonly conf=/etc/postgresql/postgresql.conf
 # Under /tmp: a tmpfs in compose, so the staged key and secrets never reach a disk, and a read-only root works.
 readonly runtime=/tmp/postgres
 readonly staged=/tmp/postgres-secrets
+# The volume is mounted here; the cluster lives in a directory of it (PGDATA), so a first start can initialise a
+# cluster beside it and rename it into place: an interrupted initdb leaves nothing that looks like a cluster.
+readonly volume=${PGDATA%/*}
 readonly database=pdpl
 readonly roles=(SUPERUSER OWNER APP READONLY BACKUP)
 : "${POSTGRES_TLS_CERT_FILE:=/run/secrets/postgres_tls_certificate}"
@@ -56,12 +59,28 @@ drop_root() {
   require_inputs
   install -d -o postgres -g postgres -m 0700 "$staged"
   for var in "${vars[@]}"; do
-    install -o postgres -g postgres -m 0400 "${!var}" "$staged/$var"
-    export "$var=$staged/$var"
+    install -o postgres -g postgres -m 0400 "${!var}" "$staged/$var.copy"
+    export "$var=$staged/$var.copy"
   done
   # A fresh bind-mounted directory is root's; existing contents are left alone rather than chowned blindly.
-  [[ -n $(ls -A "$PGDATA") ]] || chown postgres:postgres "$PGDATA"
+  [[ -n $(ls -A "$volume") ]] || chown postgres:postgres "$volume"
   exec setpriv --reuid=postgres --regid=postgres --init-groups "$0" "$@"
+}
+
+# Usage: clean_password VAR — replaces the file VAR names by a private copy holding the password exactly as the API
+# reads it (config/src/sources/secret-file.ts): one trailing newline dropped, white space around it refused. Both
+# sides then agree on every password, whatever characters it has.
+clean_password() {
+  local var=$1 password=""
+  IFS= read -r -d '' password <"${!var}" || true
+  if [[ $password == *$'\r\n' ]]; then password=${password%$'\r\n'}; else password=${password%$'\n'}; fi
+  [[ -n $password ]] || fail "$var names ${!var}, which is empty"
+  if [[ $password == [[:space:]]* || $password == *[[:space:]] ]]; then
+    fail "$var names ${!var}, whose password has white space around it; remove the blank lines or spaces"
+  fi
+  # printf is a builtin: the password never appears in a command's arguments.
+  (umask 077 && printf '%s' "$password" >"$staged/$var")
+  export "$var=$staged/$var"
 }
 
 # PostgreSQL refuses a key that others can read, unless root owns it; secrets arrive 0640 in the secrets group,
@@ -82,6 +101,7 @@ write_hba() {
     network=${network//[[:space:]]/}
     [[ $network =~ ^[0-9A-Fa-f:.]+/[0-9]{1,3}$ ]] ||
       fail "POSTGRES_CLIENT_NETWORKS has \"$network\", which is not an address range like 172.30.80.0/24"
+    [[ ! $network =~ /0$ ]] || fail "POSTGRES_CLIENT_NETWORKS has \"$network\", which is every address; name the platform's network"
     lines+="hostssl    $database  pdpl_owner,pdpl_app,pdpl_readonly,pdpl_backup  $network  scram-sha-256"$'\n'
   done
   cat >"$runtime/pg_hba.conf.tmp" <<EOF
@@ -96,12 +116,17 @@ EOF
 }
 
 init_cluster() {
-  [[ -z $(ls -A "$PGDATA") ]] ||
-    fail "PGDATA ($PGDATA) is not empty but holds no cluster (no PG_VERSION); refusing to initdb over it"
+  local staging=$PGDATA.initdb
+  [[ ! -e $volume/PG_VERSION ]] ||
+    fail "the volume at $volume holds a cluster of an earlier pdpl/postgres, made before the platform's database" \
+      "layout (issue #5); recreate the volume if it holds nothing to keep (README.md, \"Known limits\")"
+  # Left by a first start that was interrupted: never a cluster anyone used.
+  rm -rf "$staging"
   log "initialising a new cluster in $PGDATA"
-  initdb --pgdata="$PGDATA" --username=postgres --pwfile="$POSTGRES_SUPERUSER_PASSWORD_FILE" \
+  initdb --pgdata="$staging" --username=postgres --pwfile="$POSTGRES_SUPERUSER_PASSWORD_FILE" \
     --auth-local=peer --auth-host=reject \
     --encoding=UTF8 --locale=C.UTF-8 --locale-provider=builtin >/dev/null
+  mv "$staging" "$PGDATA"
 }
 
 # Idempotent: creates what is missing and resets what may have drifted, so it runs at every start.
@@ -110,6 +135,8 @@ apply_layout() {
   socket_dir=$(mktemp -d /tmp/postgres-setup.XXXXXX)
   # Unix socket only, so nothing connects before the layout is in place; statements are never logged, not even on
   # error, because some carry passwords.
+  # Stopped while the layout is applied: take the temporary server down cleanly rather than leave it to SIGKILL.
+  trap 'pg_ctl --pgdata="$PGDATA" --silent stop -m fast || true; exit 143' INT TERM
   pg_ctl --pgdata="$PGDATA" --wait --timeout=60 --silent start -o "-c config_file=$conf -c listen_addresses='' \
     -c unix_socket_directories=$socket_dir -c log_statement=none -c log_min_error_statement=panic \
     -c log_connections=off -c log_disconnections=off"
@@ -126,6 +153,7 @@ apply_layout() {
     -f /etc/postgresql/layout.sql >/dev/null
 
   pg_ctl --pgdata="$PGDATA" --wait --silent stop -m fast
+  trap - INT TERM
   rm -rf "$socket_dir"
 }
 
@@ -134,10 +162,13 @@ if [[ ${1:-} != postgres ]]; then
 fi
 shift
 
+# PID 1 ignores signals it has no handler for: until postgres takes over, a stop request ends the start.
+trap 'exit 143' INT TERM
 [[ $(id -u) -ne 0 ]] || drop_root postgres "$@"
 
 require_inputs
-install -d -m 0700 "$runtime"
+install -d -m 0700 "$runtime" "$staged"
+for role in "${roles[@]}"; do clean_password "POSTGRES_${role}_PASSWORD_FILE"; done
 stage_tls
 write_hba
 [[ -s $PGDATA/PG_VERSION ]] || init_cluster

@@ -38,6 +38,7 @@ readonly operator_rights=(
   +ping +info +time +role +dbsize +lastsave '+config|get' +command  # health and settings; the healthcheck pings
   +slowlog +latency '+memory|stats' '+memory|doctor' '+memory|usage' # why it is slow or full
   '+client|list' '+client|info' '+client|kill' '+client|setinfo'     # who is connected; dropping a stuck client
+  '+script|kill' '+function|kill'                                    # ending a runaway script (else: BUSY for all)
   '+acl|whoami' '+acl|users' '+acl|list' '+acl|getuser' '+acl|log' '+acl|cat' '+acl|dryrun' # who may do what
   +scan +type +ttl +pttl +exists +get +mget +strlen '+object|encoding' # reading keys, one at a time
   +bgsave +bgrewriteaof                                                # a snapshot now, a compacted AOF

@@ -109,6 +109,14 @@ export const schema = {
       default: 5_000,
       env: 'DATABASE_CONNECT_TIMEOUT_MS',
     },
+    queryTimeoutMs: {
+      doc:
+        "Longest wait for a query's answer, in milliseconds. Above the API role's statement timeout (30 s), so the " +
+        'server ends a slow query first; this bounds a database that stops answering altogether (a network cut).',
+      format: 'positive-int',
+      default: 35_000,
+      env: 'DATABASE_QUERY_TIMEOUT_MS',
+    },
     idleTimeoutMs: {
       doc: 'How long an unused pooled connection stays open, in milliseconds.',
       format: 'positive-int',

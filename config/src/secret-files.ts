@@ -5,7 +5,7 @@ import { secretWeakness } from './secret-strength.js';
 
 // The secrets the platform's services read as Docker secrets (docker-compose.yml), with the setting each one
 // feeds (its strength rules). Each role and user has its own password, so one leaked password opens one door.
-// Only the database image reads the passwords of the superuser, read-only and backup roles, on first start.
+// Only the database image reads the passwords of the superuser, read-only and backup roles (at every start).
 export const PLATFORM_SECRETS = [
   { file: 'postgres_superuser_password', setting: 'database.password', bytes: 32 },
   { file: 'postgres_owner_password', setting: 'database.password', bytes: 32 },

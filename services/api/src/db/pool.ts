@@ -34,6 +34,10 @@ export function createPool(settings: Settings, log: Logger): pg.Pool {
     max: settings.database.poolMax,
     connectionTimeoutMillis: settings.database.connectTimeoutMs,
     idleTimeoutMillis: settings.database.idleTimeoutMs,
+    // A database that vanished without closing the connection (a network cut, a paused host) fails the query
+    // after this long instead of holding the request and the pool slot forever; keepalives find it sooner.
+    query_timeout: settings.database.queryTimeoutMs,
+    keepAlive: true,
   });
   // An idle client losing its server (a database restart) emits here; without a listener the process would crash.
   pool.on('error', (error) => log.error({ err: { message: error.message } }, 'idle database connection failed'));

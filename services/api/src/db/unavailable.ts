@@ -10,11 +10,12 @@ const NETWORK_CODES = new Set([
   'EAI_AGAIN',
   'EPIPE',
 ]);
-// SQLSTATE class 08 (connection exception) and the shutdown codes of class 57.
-const SERVER_CODES = new Set(['57P01', '57P02', '57P03']);
+// SQLSTATE class 08 (connection exception), the shutdown codes of class 57, the role's connection limit reached,
+// and a refused password (between a password rotation in the database and the API's restart that follows it).
+const SERVER_CODES = new Set(['57P01', '57P02', '57P03', '53300', '28P01']);
 // node-postgres reports a dropped connection and a pool that could not connect in time by message only.
 const DRIVER_MESSAGES =
-  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error)/;
+  /^(Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Query read timeout)/;
 
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;

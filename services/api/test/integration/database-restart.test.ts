@@ -12,11 +12,13 @@ import { call } from './http-client.ts';
 
 // A PostgreSQL restart while the API's pool holds idle connections (checklist 4.4): the API logs it, reports not
 // ready while the database is down, answers 503 instead of hanging, stays up, and serves the next request after
-// the database is back, with no restart of its own.
+// the database is back, with no restart of its own. And a database that stops answering without closing anything
+// (a paused container, as a network cut looks) costs a request the query timeout, not forever.
 
 const run = promisify(execFile);
 const EMAIL = 'restart@example.com';
 const PASSWORD = 'correct horse battery staple';
+const TIMEOUT_MS = 1_000;
 
 let services: DataServices;
 let app: FastifyInstance;
@@ -42,7 +44,14 @@ async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 
 }
 
 before(async () => {
-  services = await startDataServices({ env: { LOG_LEVEL: 'error' }, postgres: { hostPort: await freePort() } });
+  services = await startDataServices({
+    env: {
+      LOG_LEVEL: 'error',
+      DATABASE_QUERY_TIMEOUT_MS: String(TIMEOUT_MS),
+      DATABASE_CONNECT_TIMEOUT_MS: String(TIMEOUT_MS),
+    },
+    postgres: { hostPort: await freePort() },
+  });
   await services.migrate();
   await services.createUser(EMAIL, PASSWORD);
   const logStream = new PassThrough();
@@ -57,6 +66,7 @@ before(async () => {
 });
 
 after(async () => {
+  await run('docker', ['unpause', services.postgres.getId()]).catch(() => undefined);
   await run('docker', ['start', services.postgres.getId()]).catch(() => undefined);
   await app?.close();
   await services?.stop();
@@ -92,4 +102,20 @@ it('should ride out a PostgreSQL restart with pooled connections idle', async ()
   const back = await call(baseUrl, 'GET', '/v1/me', { token: accessToken });
   assert.equal(back.status, 200);
   assert.equal(back.body.email, EMAIL);
+});
+
+it('should answer 503 within the query timeout while PostgreSQL hangs, then serve again', async () => {
+  assert.equal((await call(baseUrl, 'GET', '/v1/me', { token: accessToken })).status, 200);
+  await run('docker', ['pause', services.postgres.getId()]);
+  try {
+    const started = performance.now();
+    const me = await call(baseUrl, 'GET', '/v1/me', { token: accessToken });
+    const ms = performance.now() - started;
+
+    assert.equal(me.status, 503);
+    assert.ok(ms < TIMEOUT_MS * 3, `answered after ${Math.round(ms)} ms`);
+  } finally {
+    await run('docker', ['unpause', services.postgres.getId()]);
+  }
+  await waitFor('an answer', async () => (await call(baseUrl, 'GET', '/v1/me', { token: accessToken })).status === 200);
 });

@@ -5,6 +5,7 @@ import { GenericContainer, Wait } from 'testcontainers';
 import { bridgeNetwork } from './test-certificates.ts';
 
 const VERSION = JSON.parse(readFileSync(new URL('../../../../package.json', import.meta.url), 'utf8')).version;
+export const POSTGRES_IMAGE = `pdpl/postgres:${VERSION}`;
 
 /** One password per role, as the secret files of docker-compose.yml give them. */
 export const POSTGRES_PASSWORDS = {
@@ -32,7 +33,7 @@ const secret = (name: string, content: string | Buffer) => ({ content, target: `
 /** pdpl/postgres with every role's password and the TLS pair, as compose mounts them. */
 export function startPostgres({ tlsDir, clientNetworks, env = {}, hostPort }: PostgresOptions) {
   const roles = Object.entries(POSTGRES_PASSWORDS);
-  return new GenericContainer(`pdpl/postgres:${VERSION}`)
+  return new GenericContainer(POSTGRES_IMAGE)
     .withEnvironment({
       POSTGRES_CLIENT_NETWORKS: clientNetworks ?? bridgeNetwork(),
       ...Object.fromEntries(

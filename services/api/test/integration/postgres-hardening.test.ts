@@ -1,12 +1,13 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import type { StartedTestContainer } from 'testcontainers';
-import { POSTGRES_PASSWORDS, startPostgres } from './postgres-container.ts';
+import { POSTGRES_IMAGE, POSTGRES_PASSWORDS, startPostgres } from './postgres-container.ts';
 import { foreignCertificates, testCertificates } from './test-certificates.ts';
 
 // The platform's PostgreSQL image as production runs it (checklist 3.2 and 4.4): TLS only, scram-sha-256 only,
@@ -20,6 +21,7 @@ const APP_STATEMENT_TIMEOUT = '1s';
 type Role = 'owner' | 'app' | 'readonly' | 'backup';
 
 let tlsDir: string;
+const scratch = mkdtempSync(join(tmpdir(), 'pdpl-postgres-test-'));
 let server: StartedTestContainer;
 /** The same image, told that only a range no test connects from is the platform's network. */
 let elsewhere: StartedTestContainer;
@@ -37,8 +39,13 @@ before(async () => {
     }),
     startPostgres({ tlsDir, clientNetworks: '198.51.100.0/24' }),
   ]);
+  // What migrations do as the owner: a table, the API's rights on it (table by table), a history; and a schema of
+  // the owner's that no migration opened to the API.
   const owner = await connect('owner');
   await owner.query('CREATE TABLE people (id int PRIMARY KEY, name text NOT NULL)');
+  await owner.query('GRANT SELECT, INSERT ON people TO pdpl_app');
+  await owner.query('CREATE TABLE pdpl_migrations.pgmigrations (id serial PRIMARY KEY, name text NOT NULL)');
+  await owner.query("INSERT INTO pdpl_migrations.pgmigrations (name) VALUES ('create-people')");
   await owner.query('CREATE SCHEMA audit');
   await owner.query('CREATE TABLE audit.trail (entry text)');
   await owner.end();
@@ -47,6 +54,7 @@ before(async () => {
 after(async () => {
   await Promise.allSettled(opened.map((client) => client.end()));
   await Promise.allSettled([server?.stop(), elsewhere?.stop()]);
+  rmSync(scratch, { recursive: true, force: true });
 });
 
 interface ConnectOptions {
@@ -79,9 +87,13 @@ async function connect(role: Role, options: ConnectOptions = {}): Promise<pg.Cli
   return client;
 }
 
-/** Runs the statement as the role and returns the SQLSTATE it failed with (or undefined when it worked). */
-async function failureOf(role: Role, sql: string): Promise<string | undefined> {
+/**
+ * Runs the statement as the role, after the session's own `before` statements if any, and returns the SQLSTATE it
+ * failed with (or undefined when it worked).
+ */
+async function failureOf(role: Role, sql: string, before?: string): Promise<string | undefined> {
   const client = await connect(role);
+  if (before) await client.query(before);
   try {
     await client.query(sql);
     return undefined;
@@ -155,7 +167,7 @@ describe('who may connect', () => {
 });
 
 describe('what the application role may do', () => {
-  it('should read and write rows in its schema', async () => {
+  it('should read and add rows where a migration granted it', async () => {
     const client = await connect('app');
 
     await client.query("INSERT INTO people VALUES (1, 'An')");
@@ -169,6 +181,10 @@ describe('what the application role may do', () => {
     ['drop a table', 'DROP TABLE people'],
     ['alter a table', 'ALTER TABLE people ADD COLUMN extra text'],
     ['truncate a table', 'TRUNCATE people'],
+    ['update rows no migration let it update', "UPDATE people SET name = 'X'"],
+    ['delete rows no migration let it delete', 'DELETE FROM people'],
+    ['make itself a member of the owner role', 'GRANT pdpl_owner TO pdpl_app'],
+    ['create large objects outside any schema', 'SELECT lo_create(0)'],
     ['read another schema', 'SELECT * FROM audit.trail'],
     ['read the migration history', 'SELECT * FROM pdpl_migrations.pgmigrations'],
     ['create a role', 'CREATE ROLE intruder'],
@@ -191,22 +207,32 @@ describe('what the application role may do', () => {
 });
 
 describe('the other roles', () => {
-  it('should let the read-only role read its schema and write nothing', async () => {
+  // Both start their sessions read-only, but a session may turn that off: the refusals must come from the rights.
+  const WRITABLE = 'SET default_transaction_read_only = off';
+
+  it('should let the read-only role read its schema and write nothing, even with read-only sessions off', async () => {
     const client = await connect('readonly');
 
     assert.equal(typeof (await scalar(client, 'SELECT count(*) FROM people')), 'string');
     await client.end();
-    assert.equal(await failureOf('readonly', "INSERT INTO people VALUES (2, 'Binh')"), '25006');
-    assert.equal(await failureOf('readonly', 'CREATE TABLE pdpl.mine (id int)'), '25006');
+    assert.equal(
+      await failureOf('readonly', "INSERT INTO people VALUES (2, 'Binh')", WRITABLE),
+      INSUFFICIENT_PRIVILEGE,
+    );
+    assert.equal(await failureOf('readonly', 'CREATE TABLE pdpl.mine (id int)', WRITABLE), INSUFFICIENT_PRIVILEGE);
   });
 
-  it('should let the backup role read every table, also outside schema pdpl, and write nothing', async () => {
+  it("should let the backup role read the platform's schemas, and no password verifier, and write nothing", async () => {
     const client = await connect('backup');
 
     assert.equal(typeof (await scalar(client, 'SELECT count(*) FROM pdpl.people')), 'string');
-    assert.equal(typeof (await scalar(client, 'SELECT count(*) FROM audit.trail')), 'string');
+    assert.equal(await scalar(client, 'SELECT name FROM pdpl_migrations.pgmigrations'), 'create-people');
     await client.end();
-    assert.equal(await failureOf('backup', "INSERT INTO pdpl.people VALUES (3, 'Chi')"), '25006');
+    assert.equal(await failureOf('backup', 'SELECT rolpassword FROM pg_authid'), INSUFFICIENT_PRIVILEGE);
+    assert.equal(
+      await failureOf('backup', "INSERT INTO pdpl.people VALUES (3, 'Chi')", WRITABLE),
+      INSUFFICIENT_PRIVILEGE,
+    );
   });
 
   it('should let only the owner change the schema, and only its own', async () => {
@@ -250,22 +276,88 @@ describe('durability', () => {
     await after.end();
   });
 
-  it("should take a role's password from its file at every start: rotating is a new file and a restart", async () => {
-    const rotated = 'rotated+readonly/password=0123456789';
-    await run('docker', [
-      'exec',
-      '-u',
-      'root',
-      server.getId(),
-      'sh',
-      '-c',
-      `printf %s '${rotated}' > /run/secrets/postgres_readonly`,
-    ]);
+  it('should take back at the next start what was granted by hand since', async () => {
+    const superuser = (sql: string) =>
+      run('docker', [
+        'exec',
+        server.getId(),
+        'psql',
+        '-U',
+        'postgres',
+        '-d',
+        'pdpl',
+        '-v',
+        'ON_ERROR_STOP=1',
+        '-c',
+        sql,
+      ]);
+    await superuser('GRANT pdpl_owner TO pdpl_app');
+    await superuser('GRANT CREATE ON SCHEMA pdpl TO pdpl_app');
+    await superuser('ALTER ROLE pdpl_app SET statement_timeout = 0');
+    assert.equal(await failureOf('app', 'CREATE TABLE pdpl.drifted (id int)'), undefined, 'the drift took effect');
+
+    await server.restart();
+
+    assert.equal(await failureOf('app', 'CREATE TABLE pdpl.drifted_again (id int)'), INSUFFICIENT_PRIVILEGE);
+    assert.equal(await failureOf('app', 'SET ROLE pdpl_owner'), INSUFFICIENT_PRIVILEGE);
+    const client = await connect('app');
+    assert.equal(await scalar(client, 'SHOW statement_timeout'), APP_STATEMENT_TIMEOUT);
+    await client.end();
+  });
+
+  it("should take a role's password from its file at every start, read as the API reads it", async () => {
+    // Quotes, a backslash and CRLF, as an editor on another system may save it: the API drops the line ending.
+    const rotated = `rotated'read"only\\pass:word$1`;
+    const file = join(scratch, 'postgres_readonly');
+    writeFileSync(file, `${rotated}\r\n`, { mode: 0o644 });
+    await run('docker', ['cp', file, `${server.getId()}:/run/secrets/postgres_readonly`]);
 
     await server.restart();
 
     const client = await connect('readonly', { password: rotated });
     await client.end();
     await assert.rejects(connect('readonly'), /password authentication failed/);
+  });
+
+  // Started as root, as an operator may: the entrypoint copies the secrets for uid postgres and drops to it first.
+  it('should refuse, saying why, a volume whose cluster predates the layout', async () => {
+    const volume = join(scratch, 'old-volume');
+    mkdirSync(volume);
+    writeFileSync(join(volume, 'PG_VERSION'), '17\n');
+    const secrets = Object.entries(POSTGRES_PASSWORDS).flatMap(([role, password]) => {
+      writeFileSync(join(scratch, role), password, { mode: 0o644 });
+      return [
+        '-v',
+        `${join(scratch, role)}:/run/secrets/${role}:ro`,
+        '-e',
+        `POSTGRES_${role.toUpperCase()}_PASSWORD_FILE=/run/secrets/${role}`,
+      ];
+    });
+    const tls = ['crt', 'key'].flatMap((kind) => [
+      '-v',
+      `${join(tlsDir, `postgres.${kind}`)}:/run/secrets/postgres_tls_${kind === 'crt' ? 'certificate' : 'private_key'}:ro`,
+    ]);
+
+    const outcome = await run('docker', [
+      'run',
+      '--rm',
+      '--user',
+      'root',
+      '-e',
+      'POSTGRES_CLIENT_NETWORKS=10.0.0.0/8',
+      ...secrets,
+      ...tls,
+      '-v',
+      `${volume}:/var/lib/postgresql/data`,
+      POSTGRES_IMAGE,
+    ]).then(
+      () => 'started',
+      (error: { stderr?: string }) => String(error.stderr),
+    );
+
+    assert.match(
+      outcome,
+      /FAIL: the volume at \/var\/lib\/postgresql\/data holds a cluster of an earlier pdpl\/postgres/,
+    );
   });
 });

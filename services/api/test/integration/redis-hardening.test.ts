@@ -253,6 +253,8 @@ describe('pdpl/redis: the operator', () => {
     assert.match(String(await operator.info('server')), /redis_version:/);
     assert.ok(Array.isArray(await operator.call('ACL', 'LOG')));
     assert.ok(Array.isArray(await operator.scan('0', 'MATCH', 'auth:*')));
+    // Allowed, so a runaway script of the API's can be ended: with none running, Redis says so (not NOPERM).
+    await assert.rejects(operator.call('SCRIPT', 'KILL'), /^ReplyError: NOTBUSY/);
 
     for (const command of [
       ['FLUSHALL'],
