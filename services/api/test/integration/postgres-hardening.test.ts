@@ -164,6 +164,27 @@ describe('who may connect', () => {
     await assert.rejects(connect('app'), /too many connections for role "pdpl_app"/);
     await Promise.all(held.map((client) => client.end()));
   });
+
+  it('should give every platform role its own connection limit and no way to more rights', async () => {
+    const { stdout } = await run('docker', [
+      'exec',
+      server.getId(),
+      'psql',
+      '-U',
+      'postgres',
+      '-AtF',
+      ' ',
+      '-c',
+      "SELECT rolname, rolconnlimit, rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls FROM pg_roles WHERE rolname LIKE 'pdpl\\_%' ORDER BY rolname",
+    ]);
+
+    assert.deepEqual(stdout.trim().split('\n'), [
+      `pdpl_app ${APP_CONNECTION_LIMIT} f`,
+      'pdpl_backup 3 f',
+      'pdpl_owner 3 f',
+      'pdpl_readonly 5 f',
+    ]);
+  });
 });
 
 describe('what the application role may do', () => {
