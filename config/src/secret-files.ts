@@ -5,19 +5,20 @@ import { secretWeakness } from './secret-strength.js';
 
 // The secrets the platform's services read as Docker secrets (docker-compose.yml), with the setting each one
 // feeds (its strength rules). Each role and user has its own password, so one leaked password opens one door.
+// `variable`: the API reads this one, and from Infisical under that name when SECRETS_PROVIDER=infisical.
 // Only the database image reads the passwords of the superuser, read-only and backup roles (at every start).
 export const PLATFORM_SECRETS = [
   { file: 'postgres_superuser_password', setting: 'database.password', bytes: 32 },
   { file: 'postgres_owner_password', setting: 'database.password', bytes: 32 },
-  { file: 'postgres_app_password', setting: 'database.password', bytes: 32 },
+  { file: 'postgres_app_password', setting: 'database.password', bytes: 32, variable: 'DATABASE_PASSWORD' },
   { file: 'postgres_readonly_password', setting: 'database.password', bytes: 32 },
   { file: 'postgres_backup_password', setting: 'database.password', bytes: 32 },
   // The API's Redis user (pdpl_api), and the operator's (pdpl_operator, also the healthcheck's).
-  { file: 'redis_password', setting: 'redis.password', bytes: 32 },
+  { file: 'redis_password', setting: 'redis.password', bytes: 32, variable: 'REDIS_PASSWORD' },
   { file: 'redis_operator_password', setting: 'redis.password', bytes: 32 },
-  { file: 'jwt_secret', setting: 'jwt.secret', bytes: 64 },
+  { file: 'jwt_secret', setting: 'jwt.secret', bytes: 64, variable: 'JWT_SECRET' },
   // Starts as a random key that never signed anything; `npm run jwt:rotate` moves the current key here.
-  { file: 'jwt_previous_secret', setting: 'jwt.previousSecret', bytes: 64 },
+  { file: 'jwt_previous_secret', setting: 'jwt.previousSecret', bytes: 64, variable: 'JWT_PREVIOUS_SECRET' },
 ] as const;
 
 type PlatformSecret = (typeof PLATFORM_SECRETS)[number];
@@ -111,4 +112,13 @@ export function rotateJwtKey({ dir, gid, retire }: RotateJwtKeyOptions): void {
   const currentSecret = secretNamed('jwt_secret');
   writeSecretFile(previous, readFileSync(current, 'utf8'), gid);
   writeSecretFile(current, strongSecret(currentSecret.setting, currentSecret.bytes), gid);
+}
+
+/** The secrets the API reads, by the variable naming each in Infisical, with their values from the files. */
+export function apiSecretValues(dir: string): Map<string, string> {
+  const values = new Map<string, string>();
+  for (const secret of PLATFORM_SECRETS) {
+    if ('variable' in secret) values.set(secret.variable, readFileSync(join(dir, secret.file), 'utf8'));
+  }
+  return values;
 }

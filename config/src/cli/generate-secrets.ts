@@ -1,28 +1,68 @@
-import { generateSecretFiles } from '../secret-files.js';
+import { peekSecretManagerSettings } from '../load.js';
+import { INFISICAL_COORDINATES } from '../rules.js';
+import { apiSecretValues, generateSecretFiles } from '../secret-files.js';
+import { settingByKey } from '../settings.js';
 import { flagsOrExit } from './arguments.js';
 import { secretsTarget } from './secrets-target.js';
 
-// `npm run secrets:generate [-- --dir DIR] [-- --force]`: creates every secret the platform needs, as files for
-// Docker secrets. Prints file names only, never values. Exit 0, or 64 for bad arguments, 1 when writing fails.
-// Issue #3: writing the secrets into Infisical instead of files is not built yet.
+// `npm run secrets:generate [-- --dir DIR] [-- --force] [-- --infisical]`: creates every secret the platform needs,
+// as files for Docker secrets. With --infisical, the secrets the API reads also go into Infisical, with the values
+// of the files: PostgreSQL and Redis read their passwords from the files, so Infisical must hold the same ones.
+// Prints names only, never values. Exit 0; 64 for bad arguments; 1 when writing fails or Infisical disagrees.
 
-const USAGE = 'usage: npm run secrets:generate [-- --dir DIR] [-- --force]   (DIR: $PDPL_SECRETS_DIR or .secrets)';
+const USAGE =
+  'usage: npm run secrets:generate [-- --dir DIR] [-- --force] [-- --infisical]   (DIR: $PDPL_SECRETS_DIR or .secrets)';
 
-const values = flagsOrExit('secrets:generate', USAGE, { dir: { type: 'string' }, force: { type: 'boolean' } } as const);
+const values = flagsOrExit('secrets:generate', USAGE, {
+  dir: { type: 'string' },
+  force: { type: 'boolean' },
+  infisical: { type: 'boolean' },
+} as const);
 const { dir, gid } = secretsTarget('secrets:generate', values.dir);
+const force = values.force === true;
+
+function fail(message: string): void {
+  process.stderr.write(`secrets:generate: FAIL: ${message}\n`);
+  process.exitCode = 1;
+}
+
+/** The API's secrets into Infisical, where SECRETS_PROVIDER and INFISICAL_* (as the API gets them) point. */
+async function storeInInfisical(): Promise<void> {
+  const { provider, infisical } = peekSecretManagerSettings();
+  const missing = INFISICAL_COORDINATES.filter((name) => infisical[name] === '').map(
+    (name) => settingByKey(`secrets.infisical.${name}`)?.env,
+  );
+  if (provider !== 'infisical' || missing.length) {
+    const unset = [...(provider === 'infisical' ? [] : ['SECRETS_PROVIDER=infisical']), ...missing];
+    fail(`--infisical needs where to write: set ${unset.join(', ')} (INFISICAL_CLIENT_SECRET_FILE for the secret)`);
+    return;
+  }
+  const { InfisicalSecretProvider } = await import('../secret-providers/infisical.js');
+  const manager = await InfisicalSecretProvider.connect(infisical);
+  const { created, updated, differing } = await manager.storeSecrets(apiSecretValues(dir), force);
+  for (const name of created) process.stdout.write(`${name} (Infisical)\n`);
+  for (const name of updated) process.stdout.write(`${name} (Infisical, replaced)\n`);
+  if (differing.length) {
+    fail(
+      `Infisical's ${differing.join(', ')} ${differing.length === 1 ? 'differs' : 'differ'} from the secret files that PostgreSQL, Redis and the API's key ` +
+        'files hold; the API would read values the data services refuse. Fix: run again with --force to set ' +
+        "Infisical from the files (after a rotation, recreate the services: README.md, 'Rotating a secret')",
+    );
+  }
+}
 
 try {
-  const { created, kept } = generateSecretFiles({ dir, gid, overwrite: values.force === true });
+  const { created, kept } = generateSecretFiles({ dir, gid, overwrite: force });
   for (const name of created) process.stdout.write(`${name}\n`);
   if (kept.length)
     process.stderr.write(`secrets:generate: kept ${kept.join(', ')} (they exist; --force replaces them)\n`);
-  if (values.force && created.length) {
+  if (values.infisical) await storeInInfisical();
+  if (force && created.length) {
     // Running containers keep the files they started with; PostgreSQL and Redis set their passwords at start.
     process.stderr.write(
       'secrets:generate: recreate the services to apply the new values: README.md, "Rotating a secret"\n',
     );
   }
 } catch (error) {
-  process.stderr.write(`secrets:generate: FAIL: ${(error as Error).message}\n`);
-  process.exitCode = 1;
+  fail((error as Error).message);
 }

@@ -20,6 +20,16 @@ export interface InfisicalOptions {
   readonly timeoutMs?: number;
 }
 
+/** What storeSecrets did with each key. */
+export interface StoreResult {
+  readonly created: string[];
+  readonly updated: string[];
+  /** Keys that exist and were left as they are (no overwrite). */
+  readonly kept: string[];
+  /** Kept keys whose value in Infisical is not the one offered. */
+  readonly differing: string[];
+}
+
 /** What Infisical shows an identity that may list a secret but not read its value. */
 const HIDDEN_VALUE = '<hidden-by-infisical>';
 
@@ -89,6 +99,43 @@ export class InfisicalSecretProvider {
     this.#timer = undefined;
   }
 
+  /**
+   * Writes each value under its key (the environment variable's name) in the configured folder: a missing key is
+   * created; an existing one is updated with `overwrite`, else kept, and reported as differing when its value is
+   * not the one offered. Errors name the key, never a value.
+   */
+  async storeSecrets(values: ReadonlyMap<string, string>, overwrite: boolean): Promise<StoreResult> {
+    if (Date.now() >= this.#loginAgainAt) await this.#login();
+    const names = [...values.keys()];
+    let listed: Secret[];
+    try {
+      listed = await this.#withDeadline(this.#listing());
+    } catch (error) {
+      throw error instanceof InfisicalError ? error : this.#listFailed(error, names);
+    }
+    const existing = new Map(listed.map((secret) => [secret.secretKey, secret.secretValue]));
+
+    const result: StoreResult = { created: [], updated: [], kept: [], differing: [] };
+    const { projectId, environment, secretPath } = this.#options;
+    for (const [name, secretValue] of values) {
+      const exists = existing.has(name);
+      if (exists && !overwrite) {
+        result.kept.push(name);
+        if (existing.get(name) !== secretValue) result.differing.push(name);
+        continue;
+      }
+      const options = { projectId, environment, secretPath, secretValue };
+      const secrets = this.#sdk.secrets();
+      try {
+        await this.#withDeadline(exists ? secrets.updateSecret(name, options) : secrets.createSecret(name, options));
+      } catch (error) {
+        throw error instanceof InfisicalError ? error : this.#writeFailed(error, name);
+      }
+      (exists ? result.updated : result.created).push(name);
+    }
+    return result;
+  }
+
   async #refresh(
     names: readonly string[],
     onUpdate: (secrets: Map<string, string>) => void,
@@ -147,30 +194,63 @@ export class InfisicalSecretProvider {
 
   /** One list call for the whole folder, secret imports included, so a boot costs one request whatever the count. */
   async #list(names: readonly string[]): Promise<Secret[]> {
-    const { projectId, environment, secretPath, timeoutMs } = this.#options;
-    const listing = this.#sdk.secrets().listSecretsWithImports({
+    try {
+      return await this.#withDeadline(this.#listing());
+    } catch (error) {
+      if (error instanceof InfisicalError) throw error;
+      throw this.#listFailed(error, names);
+    }
+  }
+
+  async #listing(): Promise<Secret[]> {
+    const { projectId, environment, secretPath } = this.#options;
+    const listed = await this.#sdk.secrets().listSecretsWithImports({
       projectId,
       environment,
       secretPath,
       expandSecretReferences: true,
       viewSecretValue: true,
     });
+    if (!Array.isArray(listed)) throw this.#unexpectedListAnswer();
+    return listed;
+  }
+
+  /**
+   * The SDK retries a lost connection for about 15 s, 10 s per attempt, and takes no timeout: bound every call here.
+   * The abandoned attempt runs on in the background until the SDK gives up; its result is ignored.
+   */
+  async #withDeadline<T>(call: Promise<T>): Promise<T> {
+    const { timeoutMs } = this.#options;
     let timer: NodeJS.Timeout | undefined;
-    // The SDK retries a lost connection for about 15 s, 10 s per attempt, and takes no timeout: bound it here.
-    // The abandoned attempt runs on in the background until the SDK gives up; its result is ignored.
     const deadline = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(() => reject(this.#unreachable(`no answer within ${timeoutMs / 1000} s`)), timeoutMs);
     });
     try {
-      const listed = await Promise.race([listing, deadline]);
-      if (!Array.isArray(listed)) throw this.#unexpectedListAnswer();
-      return listed;
-    } catch (error) {
-      if (error instanceof InfisicalError) throw error;
-      throw this.#listFailed(error, names);
+      return await Promise.race([call, deadline]);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  #writeFailed(error: unknown, name: string): InfisicalError {
+    const status = statusOfSdkError(error);
+    const { clientId } = this.#options;
+    if (status === undefined) return this.#unreachable(describeNetworkFailure(error, this.#options.timeoutMs));
+    if (status === 401 || status === 403) {
+      return new InfisicalError(
+        status === 401 ? 'bad-credentials' : 'forbidden',
+        `${this.#where()} does not let client id ${clientId} write ${name} (${status}). Fix: give the machine ` +
+          "identity a project role that may create and edit secrets in this environment and path (the API's own " +
+          'identity needs only to read them).',
+        { status, keys: [name] },
+      );
+    }
+    if (status === 404) return this.#missing([name], 'the project, environment or path does not exist (404)', status);
+    if (status === 429 || status >= 500) return this.#unreachable(`it could not serve the request (${status})`, status);
+    return new InfisicalError('unexpected', `${this.#where()} answered the write of ${name} with ${status}.`, {
+      status,
+      keys: [name],
+    });
   }
 
   #pick(listed: readonly Secret[], names: readonly string[]): Map<string, string> {
