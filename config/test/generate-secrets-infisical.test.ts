@@ -35,15 +35,10 @@ async function setUp(secrets: Record<string, string> = {}) {
   const dir = join(root, `secrets-${++count}`);
   const clientSecretFile = join(root, `client-secret-${count}`);
   writeFileSync(clientSecretFile, CLIENT_SECRET, { mode: 0o600 });
-  const env = {
+  const env: Record<string, string | undefined> = {
     PATH: process.env.PATH,
     PDPL_SECRETS_GID: '10001',
-    SECRETS_PROVIDER: 'infisical',
-    INFISICAL_SITE_URL: fake.url,
-    INFISICAL_CLIENT_ID: IDENTITY.clientId,
-    INFISICAL_CLIENT_SECRET_FILE: clientSecretFile,
-    INFISICAL_PROJECT_ID: IDENTITY.projectId,
-    INFISICAL_ENVIRONMENT: IDENTITY.environment,
+    ...fake.environmentFor(clientSecretFile),
   };
   const generate = (...args: string[]) =>
     run(process.execPath, ['--import', 'tsx', CLI, '--dir', dir, '--infisical', ...args], { env }).then(
@@ -102,7 +97,7 @@ describe('secrets:generate --infisical', () => {
 
   it('should name the missing coordinates instead of guessing where to write', async () => {
     const { generate, env } = await setUp();
-    delete (env as Record<string, string | undefined>).INFISICAL_PROJECT_ID;
+    delete env.INFISICAL_PROJECT_ID;
     env.SECRETS_PROVIDER = 'file';
 
     const outcome = await generate();

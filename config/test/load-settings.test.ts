@@ -44,12 +44,7 @@ async function productionEnvWithInfisical(secrets: Record<string, string> = SECR
     DATABASE_SSL_MODE: 'verify-full',
     REDIS_HOST: 'redis',
     REDIS_TLS: 'true',
-    SECRETS_PROVIDER: 'infisical',
-    INFISICAL_SITE_URL: fake.url,
-    INFISICAL_CLIENT_ID: IDENTITY.clientId,
-    INFISICAL_CLIENT_SECRET_FILE: clientSecretFile,
-    INFISICAL_PROJECT_ID: IDENTITY.projectId,
-    INFISICAL_ENVIRONMENT: IDENTITY.environment,
+    ...fake.environmentFor(clientSecretFile),
   };
 }
 
