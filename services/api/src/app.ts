@@ -5,6 +5,7 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify';
 import Fastify from 'fastify';
 import type { Logger } from 'pino';
 import { pino } from 'pino';
+import { KeyRing } from './auth/key-ring.js';
 import { LoginAttempts } from './auth/login-attempts.js';
 import { Passwords } from './auth/passwords.js';
 import { RevocationMirror } from './auth/revocation-mirror.js';
@@ -25,6 +26,16 @@ import { meRoutes } from './routes/me.js';
 
 const REQUEST_ID = /^[\w-]{8,128}$/;
 
+declare module 'fastify' {
+  interface FastifyInstance {
+    /**
+     * Uses the secrets of these settings from now on (a rotation in the secret manager): the token keys at once,
+     * the database and Redis passwords for every new connection. Nothing else of the settings changes.
+     */
+    applySecrets(settings: Settings): void;
+  }
+}
+
 export interface AppOptions {
   /** Where log lines go; standard output when left out. Tests pass a stream to read them. */
   readonly logStream?: NodeJS.WritableStream;
@@ -35,7 +46,9 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   const log: Logger = options.logStream
     ? pino(loggerOptions(settings), options.logStream)
     : pino(loggerOptions(settings));
-  const db = createPool(settings, log);
+  // The settings whose secrets are in use; applySecrets replaces them.
+  let current = settings;
+  const db = createPool(settings, log, () => current.database.password);
   const redis = createRedis(settings, log);
   const mirror = new RevocationMirror(redis, log);
 
@@ -96,6 +109,13 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   await app.register(healthRoutes, { db, redis });
   await app.register(authRoutes, { settings, users, tokens, sessions, passwords, attempts });
   await app.register(meRoutes, { users, tokens, sessions });
+
+  app.decorate('applySecrets', (next: Settings) => {
+    current = next;
+    tokens.useKeys(KeyRing.fromSettings(next));
+    redis.options.password = next.redis.password || undefined;
+    mirror.useRedisPassword(next.redis.password);
+  });
 
   await passwords.prepareDecoy();
   try {

@@ -2,6 +2,7 @@ import type { LoadedSettings } from '@pdpl/config';
 import { EXIT_INVALID_CONFIG, isConfigurationFailure, loadSettings } from '@pdpl/config';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
+import { applyRefreshedSecrets } from './secrets-refresh.js';
 
 const EXIT_START_FAILED = 2;
 
@@ -20,9 +21,8 @@ try {
   const app = await buildApp(settings);
   secretManager?.startRefresh(
     managedSecrets,
-    // Issue #3: apply a secret rotated in Infisical live (a new key ring, the pool's password); until then it takes
-    // effect at restart (files: npm run jwt:rotate recreates the api).
-    () => app.log.warn({ secrets: managedSecrets }, 'secrets changed in Infisical; restart the api to apply them'),
+    // A rotation in Infisical applies without a restart (secret files: npm run jwt:rotate recreates the api).
+    (secrets) => applyRefreshedSecrets(app, secrets),
     (error) => app.log.error({ reason: error.reason, message: error.message }, 'refreshing secrets failed'),
   );
   closeWithGrace({ delay: 10_000 }, async ({ signal, err }) => {

@@ -51,6 +51,11 @@ export class RevocationMirror {
     this.#subscriber.on('ready', () => void this.#resync());
   }
 
+  /** The password of the subscription's next login (its connection is a copy of the main one's settings). */
+  useRedisPassword(password: string): void {
+    this.#subscriber.options.password = password || undefined;
+  }
+
   start(): void {
     this.#subscriber.connect().catch(() => undefined);
     const heartbeat = setInterval(() => this.#redis.publish(CHANNEL, 'heartbeat').catch(() => undefined), HEARTBEAT_MS);

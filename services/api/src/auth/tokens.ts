@@ -70,19 +70,40 @@ function headerKeyId(header: string): string | undefined {
 const REMEMBERED_HEADERS = 64;
 
 /** Issues and verifies the API's tokens with the key ring: the current key signs, every key in the ring verifies. */
+/** What a key ring makes: the signers of the current key and a verifier for each key. */
+interface Keys {
+  readonly sign: Record<TokenKind, (payload: object) => string>;
+  readonly verifiers: ReadonlyMap<string, Verify>;
+  readonly verifierByHeader: Map<string, Verify>;
+}
+
 export class TokenService {
-  readonly #sign: Record<TokenKind, (payload: object) => string>;
-  readonly #verifiers: ReadonlyMap<string, Verify>;
-  readonly #verifierByHeader = new Map<string, Verify>();
+  #keys: Keys;
+  readonly #settings: Settings['jwt'];
   readonly #accessTtl: number;
   readonly #refreshTtl: number;
 
   constructor(settings: Settings, ring: KeyRing = KeyRing.fromSettings(settings)) {
-    const { issuer, accessTtlSeconds, refreshTtlSeconds } = settings.jwt;
+    this.#settings = settings.jwt;
+    this.#accessTtl = settings.jwt.accessTtlSeconds;
+    this.#refreshTtl = settings.jwt.refreshTtlSeconds;
+    this.#keys = this.#keysOf(ring);
+  }
+
+  /**
+   * Signs with the ring's current key and verifies with its keys from now on (a key rotated in the secret manager):
+   * tokens of a key left out of the ring stop verifying at once, remembered verifications included.
+   */
+  useKeys(ring: KeyRing): void {
+    this.#keys = this.#keysOf(ring);
+  }
+
+  #keysOf(ring: KeyRing): Keys {
+    const { issuer, accessTtlSeconds, refreshTtlSeconds } = this.#settings;
     const { id, secret } = ring.current;
     const signer = (ttl: number) =>
       createSigner({ key: secret, algorithm: ALGORITHM, kid: id, iss: issuer, expiresIn: ttl * 1000 });
-    this.#sign = { access: signer(accessTtlSeconds), refresh: signer(refreshTtlSeconds) };
+    const sign = { access: signer(accessTtlSeconds), refresh: signer(refreshTtlSeconds) };
     const verifier = (key: string) =>
       createVerifier({
         key,
@@ -97,9 +118,8 @@ export class TokenService {
         cache: VERIFIED_CACHE_SIZE,
         cacheKeyBuilder: (token: string) => token,
       }) as Verify;
-    this.#verifiers = new Map(ring.keys.map((key) => [key.id, verifier(key.secret)]));
-    this.#accessTtl = accessTtlSeconds;
-    this.#refreshTtl = refreshTtlSeconds;
+    const verifiers = new Map(ring.keys.map((key) => [key.id, verifier(key.secret)]));
+    return { sign, verifiers, verifierByHeader: new Map() };
   }
 
   /** A new login: a new session, its family id carried by both tokens. */
@@ -113,8 +133,8 @@ export class TokenService {
     const refreshTokenId = randomUUID();
     const claims = (typ: TokenKind, jti: string) => ({ sub: userId, jti, typ, fam: family, sat: startedAt });
     return {
-      accessToken: this.#sign.access(claims('access', randomUUID())),
-      refreshToken: this.#sign.refresh(claims('refresh', refreshTokenId)),
+      accessToken: this.#keys.sign.access(claims('access', randomUUID())),
+      refreshToken: this.#keys.sign.refresh(claims('refresh', refreshTokenId)),
       tokenType: 'Bearer',
       expiresIn: this.#accessTtl,
       refreshExpiresIn: this.#refreshTtl,
@@ -139,11 +159,12 @@ export class TokenService {
   }
 
   #verifierFor(header: string): Verify | undefined {
-    const remembered = this.#verifierByHeader.get(header);
+    const { verifiers, verifierByHeader } = this.#keys;
+    const remembered = verifierByHeader.get(header);
     if (remembered) return remembered;
     const kid = headerKeyId(header);
-    const verify = kid === undefined ? undefined : this.#verifiers.get(kid);
-    if (verify && this.#verifierByHeader.size < REMEMBERED_HEADERS) this.#verifierByHeader.set(header, verify);
+    const verify = kid === undefined ? undefined : verifiers.get(kid);
+    if (verify && verifierByHeader.size < REMEMBERED_HEADERS) verifierByHeader.set(header, verify);
     return verify;
   }
 

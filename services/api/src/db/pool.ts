@@ -28,9 +28,14 @@ export function connectionOptions(settings: Settings): pg.ClientConfig {
   };
 }
 
-export function createPool(settings: Settings, log: Logger): pg.Pool {
+/**
+ * The API's pool. `password`, when given, is asked for each new connection, so a password rotated in the secret
+ * manager is used from the next connection on; open connections stay as they are.
+ */
+export function createPool(settings: Settings, log: Logger, password?: () => string): pg.Pool {
   const pool = new pg.Pool({
     ...connectionOptions(settings),
+    ...(password ? { password } : {}),
     max: settings.database.poolMax,
     connectionTimeoutMillis: settings.database.connectTimeoutMs,
     idleTimeoutMillis: settings.database.idleTimeoutMs,

@@ -42,13 +42,20 @@ export interface DataServicesOptions {
   readonly env?: Record<string, string>;
   /** How the PostgreSQL container starts (a fixed port, limits). */
   readonly postgres?: Omit<PostgresOptions, 'tlsDir'>;
+  /** A fixed host port for Redis, for tests that restart it. */
+  readonly redisHostPort?: number;
 }
 
 export async function startDataServices(options: DataServicesOptions = {}): Promise<DataServices> {
   const tlsDir = testCertificates();
   const [postgres, redis] = await Promise.all([
     startPostgres({ tlsDir, ...options.postgres }),
-    startRedis({ tlsDir, apiPassword: REDIS_PASSWORD, operatorPassword: REDIS_OPERATOR_PASSWORD }),
+    startRedis({
+      tlsDir,
+      apiPassword: REDIS_PASSWORD,
+      operatorPassword: REDIS_OPERATOR_PASSWORD,
+      hostPort: options.redisHostPort,
+    }),
   ]);
 
   const env = {

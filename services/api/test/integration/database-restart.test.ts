@@ -1,6 +1,5 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
-import { createServer } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { after, before, it } from 'node:test';
 import { promisify } from 'node:util';
@@ -9,6 +8,7 @@ import { buildApp } from '../../src/app.ts';
 import type { DataServices } from './data-services.ts';
 import { startDataServices } from './data-services.ts';
 import { call } from './http-client.ts';
+import { freePort, waitFor } from './restart-helpers.ts';
 
 // A PostgreSQL restart while the API's pool holds idle connections (checklist 4.4): the API logs it, reports not
 // ready while the database is down, answers 503 instead of hanging, stays up, and serves the next request after
@@ -25,23 +25,6 @@ let app: FastifyInstance;
 let baseUrl: string;
 let accessToken: string;
 const logLines: string[] = [];
-
-/** A port free right now, so the restarted container is found where the pool looks for it. */
-async function freePort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as { port: number };
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`${what} did not happen within ${timeoutMs} ms`);
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
-}
 
 before(async () => {
   services = await startDataServices({

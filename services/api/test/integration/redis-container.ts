@@ -16,11 +16,13 @@ export interface RedisContainerOptions {
   readonly asRoot?: boolean;
   /** More redis-server arguments, for a test that needs a server configured otherwise. */
   readonly serverArgs?: readonly string[];
+  /** A fixed host port, for tests that restart the container and must find it at the same address. */
+  readonly hostPort?: number;
 }
 
 /** pdpl/redis with both users' passwords, its TLS pair and the CA where compose mounts them, and a tmpfs /tmp. */
 export function startRedis(options: RedisContainerOptions): Promise<StartedTestContainer> {
-  const { tlsDir, apiPassword, operatorPassword, asRoot = false, serverArgs = [] } = options;
+  const { tlsDir, apiPassword, operatorPassword, asRoot = false, serverArgs = [], hostPort } = options;
   // Copied files belong to root. Started as the image's user, redis must read them where they are (in compose, the
   // secrets group lets it); started as root, they are root's alone, and the entrypoint hands redis its own copy.
   const mode = asRoot ? 0o400 : 0o444;
@@ -39,7 +41,7 @@ export function startRedis(options: RedisContainerOptions): Promise<StartedTestC
       secret('tls_ca', readFileSync(join(tlsDir, 'ca.crt'))),
     ])
     .withTmpFs({ '/tmp': 'rw,noexec,nosuid' })
-    .withExposedPorts(6379)
+    .withExposedPorts(hostPort ? { container: 6379, host: hostPort } : 6379)
     .withCommand(['redis-server', ...serverArgs])
     // Logged once the data on disk is loaded, so a restarted container is waited for until its keys are back.
     .withWaitStrategy(Wait.forLogMessage(/Ready to accept connections/))
