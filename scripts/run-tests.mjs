@@ -5,7 +5,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const SUITES = {
-  unit: ['config/test', 'services/api/test/unit', 'test/scripts'],
+  unit: ['config/test', 'services/api/test/unit', 'test/scripts', 'test/compose'],
   integration: ['services/api/test/integration'],
   e2e: ['test/e2e'],
   security: ['test/security'],

@@ -20,19 +20,36 @@ export interface Stack {
 }
 
 export interface StackOptions {
-  /** The compose network's range: each project needs its own, or two stacks up at once collide. */
+  /** A /24 the project's networks are carved from: each project needs its own, or two stacks up at once collide. */
   readonly subnet: string;
   /** API settings for this stack (VARIABLE=value lines of its api.env). */
   readonly apiSettings?: Record<string, string>;
+}
+
+/**
+ * The compose networks' variables for a project of its own, carved from one /24 as docker-compose.yml carves its
+ * default: the edge network in the lower half (nginx at .10), the data network in the upper half.
+ */
+export function networkVariables(subnet: string): NodeJS.ProcessEnv {
+  const prefix = /^(\d+\.\d+\.\d+)\.0\/24$/.exec(subnet)?.[1];
+  if (!prefix) throw new Error(`a stack's subnet must be a /24 like 172.30.81.0/24, got ${subnet}`);
+  return {
+    PDPL_EDGE_SUBNET: `${prefix}.0/25`,
+    PDPL_NGINX_ADDRESS: `${prefix}.10`,
+    PDPL_DATA_SUBNET: `${prefix}.128/25`,
+  };
 }
 
 export function e2eStack(project: string, httpPort: number, httpsPort: number, options: StackOptions): Stack {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     COMPOSE_PROJECT_NAME: project,
+    // As a VM serving clients runs it: the core file with the production overlay.
+    COMPOSE_FILE: 'docker-compose.yml:compose/production.yml',
+    PDPL_PUBLIC_HOST: 'localhost',
     PDPL_HTTP_PORT: String(httpPort),
     PDPL_HTTPS_PORT: String(httpsPort),
-    PDPL_NETWORK_SUBNET: options.subnet,
+    ...networkVariables(options.subnet),
   };
   if (options.apiSettings) {
     // One file per project, replaced on every run: nothing accumulates in the temporary directory.

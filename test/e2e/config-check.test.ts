@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
-import { copySecrets, REPO_ROOT } from './compose-stack.ts';
+import { copySecrets, networkVariables, REPO_ROOT } from './compose-stack.ts';
 
 // `npm run config:check -- --compose` judges the api service exactly as docker-compose.yml would boot it:
 // production rules, Docker secrets, inside the api image.
@@ -21,7 +21,12 @@ after(async () => {
 function configCheck(env: NodeJS.ProcessEnv = {}) {
   return run('npm', ['run', '--silent', 'config:check', '--', '--compose', '--json'], {
     cwd: REPO_ROOT,
-    env: { ...process.env, COMPOSE_PROJECT_NAME: 'pdpl-config-check', PDPL_NETWORK_SUBNET: '172.30.82.0/24', ...env },
+    env: {
+      ...process.env,
+      COMPOSE_PROJECT_NAME: 'pdpl-config-check',
+      ...networkVariables('172.30.82.0/24'),
+      ...env,
+    },
   });
 }
 

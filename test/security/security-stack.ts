@@ -76,7 +76,7 @@ const https = require('node:https');
 const [prefix, attempts, headers] = [process.argv[1], Number(process.argv[2]), JSON.parse(process.argv[3])];
 const attempt = (i) => new Promise((resolve) => {
   const body = JSON.stringify({ email: prefix + '-' + i + '@example.com', password: 'not the password' });
-  const req = https.request({ host: 'nginx', port: 443, servername: 'localhost', ca: process.env.CA,
+  const req = https.request({ host: 'nginx', port: 8443, servername: 'localhost', ca: process.env.CA,
     method: 'POST', path: '/v1/auth/login', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
     res.resume();
     res.on('end', () => resolve(res.statusCode));
@@ -100,7 +100,7 @@ const attempt = (i) => new Promise((resolve) => {
  */
 export async function networkClient(): Promise<NetworkClient> {
   const ca = caOf(stack).toString('utf8');
-  const network = `${stack.project}_default`;
+  const network = `${stack.project}_edge`;
   const { stdout } = await run('docker', [
     'run',
     '--detach',

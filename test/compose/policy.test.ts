@@ -1,0 +1,176 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, it } from 'node:test';
+import { promisify } from 'node:util';
+import { SETTINGS } from '../../config/src/settings.ts';
+import { REPO_ROOT } from '../e2e/compose-stack.ts';
+import { type ComposeConfig, type PolicyOptions, policyProblems } from './policy.ts';
+
+// Every combination of docker-compose.yml with the overlays in compose/, every profile switched on, as
+// `docker compose config` renders it: no engine is needed, only the Compose CLI.
+
+const run = promisify(execFile);
+const VERSION: string = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version;
+const OPTIONS: PolicyOptions = {
+  version: VERSION,
+  edge: { nginx: [8080, 8443] },
+  internalOnlyImages: [/^pdpl\/(postgres|redis):/],
+  platformSettings: new Map(SETTINGS.map((setting) => [setting.env, setting.sensitive])),
+};
+// What a shell may have set would change what Compose renders; the overlays' required variables are given.
+const ENV: NodeJS.ProcessEnv = {
+  ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(COMPOSE_|PDPL_)/.test(name))),
+  PDPL_PUBLIC_HOST: 'api.example.test',
+};
+
+async function rendered(files: readonly string[], cwd = REPO_ROOT): Promise<ComposeConfig> {
+  const fileArgs = files.flatMap((file) => ['-f', file]);
+  const { stdout: profiles } = await run('docker', ['compose', ...fileArgs, 'config', '--profiles'], { cwd, env: ENV });
+  const profileArgs = profiles.split('\n').flatMap((name) => (name ? ['--profile', name] : []));
+  const { stdout } = await run('docker', ['compose', ...fileArgs, ...profileArgs, 'config', '--format', 'json'], {
+    cwd,
+    env: ENV,
+  });
+  return JSON.parse(stdout);
+}
+
+const overlays = readdirSync(join(REPO_ROOT, 'compose'))
+  .filter((name) => name.endsWith('.yml'))
+  .map((name) => `compose/${name}`)
+  .sort();
+// Every subset of the overlays, each on top of the core file.
+const combinations: string[][] = [[]];
+for (const overlay of overlays) combinations.push(...combinations.map((subset) => [...subset, overlay]));
+
+describe('compose policy', () => {
+  for (const combination of combinations) {
+    const files = ['docker-compose.yml', ...combination];
+    it(`should hold every service of ${files.join(' + ')} to the rules`, async () => {
+      const config = await rendered(files);
+
+      assert.deepEqual(policyProblems(config, OPTIONS), []);
+    });
+  }
+
+  it('should cover the production overlay', () => {
+    assert.ok(overlays.includes('compose/production.yml'), `overlays found: ${overlays.join(', ')}`);
+  });
+});
+
+describe('compose wiring', () => {
+  it('should publish nginx on loopback only in the core file, and on every address with the production overlay', async () => {
+    const core = await rendered(['docker-compose.yml']);
+    const production = await rendered(['docker-compose.yml', 'compose/production.yml']);
+
+    assert.deepEqual(
+      core.services.nginx?.ports?.map((port) => [port.host_ip, port.target]),
+      [
+        ['127.0.0.1', 8080],
+        ['127.0.0.1', 8443],
+      ],
+    );
+    assert.deepEqual(
+      production.services.nginx?.ports?.map((port) => [port.host_ip ?? '', port.target, port.published]),
+      [
+        ['', 8080, '80'],
+        ['', 8443, '443'],
+      ],
+    );
+  });
+
+  it('should trust only nginx as the proxy and let PostgreSQL logins in from the data network only', async () => {
+    const config = (await rendered(['docker-compose.yml'])) as ComposeConfig & {
+      services: Record<string, { networks?: Record<string, { ipv4_address?: string } | null> }>;
+      networks: Record<string, { internal?: boolean; ipam?: { config?: { subnet: string }[] } }>;
+    };
+    const nginxAddress = config.services.nginx?.networks?.edge?.ipv4_address;
+    const dataSubnet = config.networks.data?.ipam?.config?.[0]?.subnet;
+
+    assert.ok(nginxAddress, 'nginx has a fixed address on the edge network');
+    assert.equal(config.services.api?.environment?.TRUSTED_PROXIES, nginxAddress);
+    assert.equal(config.networks.data?.internal, true);
+    assert.equal(config.services.postgres?.environment?.POSTGRES_CLIENT_NETWORKS, dataSubnet);
+    assert.deepEqual(Object.keys(config.services.postgres?.networks ?? {}), ['data']);
+    assert.deepEqual(Object.keys(config.services.redis?.networks ?? {}), ['data']);
+    assert.deepEqual(Object.keys(config.services.nginx?.networks ?? {}), ['edge']);
+  });
+});
+
+describe('policyProblems', () => {
+  const scratch = mkdtempSync(join(tmpdir(), 'pdpl-policy-'));
+  after(() => rmSync(scratch, { recursive: true, force: true }));
+
+  it('should name every rule a careless service breaks', async () => {
+    mkdirSync(join(scratch, 'rooted'));
+    writeFileSync(join(scratch, 'rooted', 'Dockerfile'), 'FROM debian:trixie-slim AS build\nUSER 1000\nFROM scratch\n');
+    writeFileSync(
+      join(scratch, 'compose.yml'),
+      [
+        'name: careless',
+        'services:',
+        '  web:',
+        '    image: example/web:latest',
+        '    ports: ["5432:5432"]',
+        '    cap_add: [NET_ADMIN]',
+        '    secrets: [from_env]',
+        '    environment:',
+        '      DB_URL: postgres://app:hunter2@db/app',
+        '      ADMIN_PASSWORD: hunter2',
+        '      ADMIN_PASSWORD_FILE: /run/secrets/admin_password',
+        '  built:',
+        '    image: pdpl/built:0.0.1',
+        '    build: { context: rooted }',
+        '    restart: always',
+        '    healthcheck: { test: ["CMD", "true"] }',
+        '    deploy: { resources: { limits: { cpus: "1", memory: 64m, pids: 10 } } }',
+        '    security_opt: ["no-new-privileges:true"]',
+        '    cap_drop: [ALL]',
+        '    read_only: true',
+        '    logging: { driver: json-file, options: { max-size: 1m, max-file: "2" } }',
+        '  store:',
+        '    image: pdpl/redis:0.0.1',
+        '    user: "999"',
+        '    networks: [open]',
+        'networks:',
+        '  open: {}',
+        'secrets:',
+        '  from_env: { environment: ADMIN_PASSWORD }',
+      ].join('\n'),
+    );
+
+    const problems = policyProblems(await rendered(['compose.yml'], scratch), OPTIONS);
+
+    assert.deepEqual(
+      problems.sort(),
+      [
+        `built builds image "pdpl/built:0.0.1", not pdpl/<name>:${VERSION}`,
+        'built runs as root (user "")',
+        'secret from_env does not come from a file',
+        'store has a writable root filesystem',
+        'store has no cpus, memory, pids limit',
+        'store has no healthcheck',
+        'store is on non-internal network open',
+        'store lacks no-new-privileges',
+        'store logs are not json-file bounded by max-size and max-file',
+        'store restarts "never (unset)", not one of always, unless-stopped',
+        'store does not drop all capabilities',
+        'web adds capabilities back: NET_ADMIN',
+        'web does not drop all capabilities',
+        'web has a secret in its environment: ADMIN_PASSWORD',
+        'web has a writable root filesystem',
+        'web has credentials in a URL in its environment: DB_URL',
+        'web has no cpus, memory, pids limit',
+        'web has no healthcheck',
+        'web lacks no-new-privileges',
+        'web logs are not json-file bounded by max-size and max-file',
+        'web publishes container port 5432',
+        'web restarts "never (unset)", not one of always, unless-stopped',
+        'web runs as root (user "")',
+        'web runs image "example/web:latest", which is not pinned to an exact version',
+      ].sort(),
+    );
+  });
+});
