@@ -3,8 +3,9 @@ import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, 
 import { join } from 'node:path';
 import { secretWeakness } from './secret-strength.js';
 
-// The secrets the platform's services read as Docker secrets (docker-compose.yml), with the setting each one
-// feeds (its strength rules). Each role and user has its own password, so one leaked password opens one door.
+// The secrets the platform's services read as Docker secrets (docker-compose.yml, compose/infisical.yml), with the
+// setting each one feeds (its strength rules; Infisical's keys, which feed none of ours, are held to a password's).
+// Each role and user has its own password, so one leaked password opens one door.
 // `variable`: the API reads this one, and from Infisical under that name when SECRETS_PROVIDER=infisical.
 // Only the database image reads the passwords of the superuser, read-only and backup roles (at every start).
 export const PLATFORM_SECRETS = [
@@ -19,6 +20,15 @@ export const PLATFORM_SECRETS = [
   { file: 'jwt_secret', setting: 'jwt.secret', bytes: 64, variable: 'JWT_SECRET' },
   // Starts as a random key that never signed anything; `npm run jwt:rotate` moves the current key here.
   { file: 'jwt_previous_secret', setting: 'jwt.previousSecret', bytes: 64, variable: 'JWT_PREVIOUS_SECRET' },
+  // Infisical's own (compose/infisical.yml), in the formats its documentation demands
+  // (https://infisical.com/docs/self-hosting/configuration/envars): ENCRYPTION_KEY is 16 random bytes in hex (it
+  // encrypts every secret it stores: lose it and they are lost), AUTH_SECRET 32 in base64 (it signs its sessions).
+  { file: 'infisical_encryption_key', setting: 'infisical.encryptionKey', bytes: 16, encoding: 'hex' },
+  { file: 'infisical_auth_secret', setting: 'infisical.authSecret', bytes: 32, encoding: 'base64' },
+  // Its PostgreSQL role (infisical) and Redis user (pdpl_infisical). Infisical takes them inside URLs, which
+  // base64url needs no escaping for.
+  { file: 'postgres_infisical_password', setting: 'database.password', bytes: 32 },
+  { file: 'redis_infisical_password', setting: 'redis.password', bytes: 32 },
 ] as const;
 
 type PlatformSecret = (typeof PLATFORM_SECRETS)[number];
@@ -36,18 +46,20 @@ export interface GenerateResult {
   readonly kept: string[];
 }
 
-/** A CSPRNG value as base64url: no `+ / =` and no newline, so it fits any config syntax unquoted. */
-function randomSecret(bytes: number): string {
-  return randomBytes(bytes).toString('base64url');
+type Encoding = 'base64url' | 'base64' | 'hex';
+
+/** A CSPRNG value, by default as base64url: no `+ / =` and no newline, so it fits any config syntax unquoted. */
+function randomSecret(bytes: number, encoding: Encoding): string {
+  return randomBytes(bytes).toString(encoding);
 }
 
 /**
  * A random value that also passes the schema's strength rules. Their heuristics (no words, no runs of consecutive
  * characters) reject about one random value in tens of thousands; drawing again costs next to no entropy.
  */
-function strongSecret(setting: string, bytes: number): string {
+function strongSecret(setting: string, bytes: number, encoding: Encoding = 'base64url'): string {
   for (let attempt = 0; attempt < 10; attempt++) {
-    const value = randomSecret(bytes);
+    const value = randomSecret(bytes, encoding);
     if (secretWeakness(setting, value) === undefined) return value;
   }
   throw new Error(`no generated value for ${setting} met the strength rules; the random source looks broken`);
@@ -80,7 +92,8 @@ export function generateSecretFiles({ dir, gid, overwrite }: GenerateOptions): G
       result.kept.push(secret.file);
       continue;
     }
-    writeSecretFile(target, strongSecret(secret.setting, secret.bytes), gid);
+    const encoding = 'encoding' in secret ? secret.encoding : undefined;
+    writeSecretFile(target, strongSecret(secret.setting, secret.bytes, encoding), gid);
     result.created.push(secret.file);
   }
   return result;

@@ -66,6 +66,22 @@ describe('secrets:generate', () => {
     assert.equal(settings.environment, 'production');
   });
 
+  it("should make Infisical's keys in the formats Infisical demands, and URL-safe passwords for its users", async () => {
+    const dir = freshDir();
+
+    await generate('--dir', dir);
+
+    // Tested, never shown: a failing assertion would print the value. ENCRYPTION_KEY: 16 random bytes as 32 hex
+    // digits; AUTH_SECRET: 32 random bytes in base64.
+    assert.ok(/^[0-9a-f]{32}$/.test(read(dir, 'infisical_encryption_key')), 'the key is not 32 hex digits');
+    assert.ok(/^[A-Za-z0-9+/]{43}=$/.test(read(dir, 'infisical_auth_secret')), 'the auth secret is not base64');
+    assert.equal(Buffer.from(read(dir, 'infisical_auth_secret'), 'base64').length, 32);
+    // They go into Infisical's database and Redis URLs unescaped.
+    for (const name of ['postgres_infisical_password', 'redis_infisical_password']) {
+      assert.ok(/^[A-Za-z0-9_-]{43}$/.test(read(dir, name)), `${name} is not 32 bytes in base64url`);
+    }
+  });
+
   it('should keep existing secrets unless asked, and replace them all with --force', async () => {
     const dir = freshDir();
     await generate('--dir', dir);
