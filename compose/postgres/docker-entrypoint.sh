@@ -6,6 +6,8 @@
 #
 # Env: POSTGRES_CLIENT_NETWORKS       addresses (CIDR, comma-separated) that may connect: the platform's network
 #      POSTGRES_<ROLE>_PASSWORD_FILE  one file per role: SUPERUSER, OWNER, APP, READONLY, BACKUP
+#      POSTGRES_INFISICAL_PASSWORD_FILE  optional: Infisical's role and database (compose/infisical.yml); without
+#                                     it the role infisical cannot log in
 #      POSTGRES_TLS_CERT_FILE, POSTGRES_TLS_KEY_FILE   server pair (default: the Docker secrets of docker-compose.yml)
 #      POSTGRES_APP_CONNECTION_LIMIT (50), POSTGRES_APP_STATEMENT_TIMEOUT (30s),
 #      POSTGRES_APP_IDLE_IN_TRANSACTION_TIMEOUT (60s)
@@ -23,9 +25,13 @@ readonly staged=/tmp/postgres-secrets
 readonly volume=${PGDATA%/*}
 readonly database=pdpl
 readonly roles=(SUPERUSER OWNER APP READONLY BACKUP)
+# Infisical's role and database have the same name; they exist once a start was given the role's password.
+readonly infisical=infisical
 : "${POSTGRES_TLS_CERT_FILE:=/run/secrets/postgres_tls_certificate}"
 : "${POSTGRES_TLS_KEY_FILE:=/run/secrets/postgres_tls_private_key}"
 export POSTGRES_TLS_CERT_FILE POSTGRES_TLS_KEY_FILE
+
+infisical_enabled() { [[ -n ${POSTGRES_INFISICAL_PASSWORD_FILE:-} ]]; }
 
 # Checks the file named by an env var without reading the secret into the shell.
 require_file() {
@@ -39,6 +45,7 @@ require_file() {
 require_inputs() {
   local role
   for role in "${roles[@]}"; do require_file "POSTGRES_${role}_PASSWORD_FILE"; done
+  ! infisical_enabled || require_file POSTGRES_INFISICAL_PASSWORD_FILE
   require_file POSTGRES_TLS_CERT_FILE
   require_file POSTGRES_TLS_KEY_FILE
   [[ ${POSTGRES_APP_CONNECTION_LIMIT:-50} =~ ^[1-9][0-9]{0,3}$ ]] ||
@@ -56,6 +63,7 @@ require_inputs() {
 drop_root() {
   local vars=(POSTGRES_TLS_CERT_FILE POSTGRES_TLS_KEY_FILE) role var
   for role in "${roles[@]}"; do vars+=("POSTGRES_${role}_PASSWORD_FILE"); done
+  ! infisical_enabled || vars+=(POSTGRES_INFISICAL_PASSWORD_FILE)
   require_inputs
   install -d -o postgres -g postgres -m 0700 "$staged"
   for var in "${vars[@]}"; do
@@ -103,6 +111,8 @@ write_hba() {
       fail "POSTGRES_CLIENT_NETWORKS has \"$network\", which is not an address range like 172.30.80.0/24"
     [[ ! $network =~ /0$ ]] || fail "POSTGRES_CLIENT_NETWORKS has \"$network\", which is every address; name the platform's network"
     lines+="hostssl    $database  pdpl_owner,pdpl_app,pdpl_readonly,pdpl_backup  $network  scram-sha-256"$'\n'
+    # Infisical's role reaches its own database only, and no other role reaches that one.
+    ! infisical_enabled || lines+="hostssl    $infisical  $infisical  $network  scram-sha-256"$'\n'
   done
   cat >"$runtime/pg_hba.conf.tmp" <<EOF
 # Written by docker-entrypoint.sh at every start from POSTGRES_CLIENT_NETWORKS; edits here are lost.
@@ -141,9 +151,12 @@ apply_layout() {
     -c unix_socket_directories=$socket_dir -c log_statement=none -c log_min_error_statement=panic \
     -c log_connections=off -c log_disconnections=off"
 
+  local infisical_state=off
+  ! infisical_enabled || infisical_state=on
   # Passwords reach psql through backtick commands reading the files, never through argv or the environment.
   psql --no-psqlrc --quiet -v ON_ERROR_STOP=1 --host="$socket_dir" --username=postgres --dbname=postgres \
-    -v db="$database" \
+    -v db="$database" -v infisical="$infisical_state" \
+    -v infisical_pw_file="${POSTGRES_INFISICAL_PASSWORD_FILE:-}" \
     -v superuser_pw_file="$POSTGRES_SUPERUSER_PASSWORD_FILE" -v owner_pw_file="$POSTGRES_OWNER_PASSWORD_FILE" \
     -v app_pw_file="$POSTGRES_APP_PASSWORD_FILE" \
     -v readonly_pw_file="$POSTGRES_READONLY_PASSWORD_FILE" -v backup_pw_file="$POSTGRES_BACKUP_PASSWORD_FILE" \
@@ -169,6 +182,7 @@ trap 'exit 143' INT TERM
 require_inputs
 install -d -m 0700 "$runtime" "$staged"
 for role in "${roles[@]}"; do clean_password "POSTGRES_${role}_PASSWORD_FILE"; done
+! infisical_enabled || clean_password POSTGRES_INFISICAL_PASSWORD_FILE
 stage_tls
 write_hba
 [[ -s $PGDATA/PG_VERSION ]] || init_cluster

@@ -7,6 +7,9 @@
 --                  (users: SELECT, INSERT); bounded connections and statements
 --   pdpl_readonly  reports and investigations: reads schema pdpl, writes nothing
 --   pdpl_backup    pg_dump: reads the platform's schemas, writes nothing
+--   infisical      Infisical (compose/infisical.yml): owns database infisical and nothing else; it exists once a
+--                  start was given its password (psql variable infisical = on), and cannot log in at a start that
+--                  was not
 -- None may create roles or databases, bypass row security or replicate, or belongs to another role; each has its
 -- own password.
 
@@ -15,14 +18,18 @@
 SELECT format('CREATE ROLE %I', name)
   FROM unnest(ARRAY['pdpl_owner', 'pdpl_app', 'pdpl_readonly', 'pdpl_backup']) AS name
   WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = name) \gexec
+\if :infisical
+SELECT 'CREATE ROLE infisical' WHERE NOT EXISTS (SELECT FROM pg_roles WHERE rolname = 'infisical') \gexec
+\endif
+SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = 'infisical') AS infisical_role \gset
 
 -- Memberships would hand one role another's rights (SET ROLE); the platform's roles have none, in either direction.
 SELECT format('REVOKE %I FROM %I', granted.rolname, member.rolname)
   FROM pg_auth_members AS m
   JOIN pg_roles AS granted ON granted.oid = m.roleid
   JOIN pg_roles AS member ON member.oid = m.member
-  WHERE member.rolname IN ('pdpl_owner', 'pdpl_app', 'pdpl_readonly', 'pdpl_backup')
-     OR granted.rolname IN ('pdpl_owner', 'pdpl_app', 'pdpl_readonly', 'pdpl_backup') \gexec
+  WHERE member.rolname IN ('pdpl_owner', 'pdpl_app', 'pdpl_readonly', 'pdpl_backup', 'infisical')
+     OR granted.rolname IN ('pdpl_owner', 'pdpl_app', 'pdpl_readonly', 'pdpl_backup', 'infisical') \gexec
 
 -- Passwords come from files cleaned by the entrypoint (one trailing newline dropped, as the API reads them).
 -- The superuser logs in on the socket inside the container only (pg_hba.conf); its password is kept current anyway.
@@ -40,6 +47,14 @@ ALTER ROLE pdpl_readonly WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLIC
 \set pw `cat -- :'backup_pw_file'`
 ALTER ROLE pdpl_backup WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS
   CONNECTION LIMIT 3 PASSWORD :'pw';
+-- Infisical's pool holds 10 connections (knex, in Infisical's backend/src/db/instance.ts): room for a restart's.
+\if :infisical
+\set pw `cat -- :'infisical_pw_file'`
+ALTER ROLE infisical WITH LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS
+  CONNECTION LIMIT 30 PASSWORD :'pw';
+\elif :infisical_role
+ALTER ROLE infisical WITH NOLOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS PASSWORD NULL;
+\endif
 \unset pw
 
 -- Session defaults. A role may change its own defaults (PostgreSQL allows it), so each start sets them afresh.
@@ -48,6 +63,9 @@ ALTER ROLE pdpl_owner RESET ALL;
 ALTER ROLE pdpl_app RESET ALL;
 ALTER ROLE pdpl_readonly RESET ALL;
 ALTER ROLE pdpl_backup RESET ALL;
+\if :infisical_role
+ALTER ROLE infisical RESET ALL;
+\endif
 ALTER ROLE pdpl_app SET statement_timeout = :'app_statement_timeout';
 ALTER ROLE pdpl_app SET idle_in_transaction_session_timeout = :'app_idle_timeout';
 ALTER ROLE pdpl_readonly SET statement_timeout = '5min';
@@ -63,6 +81,21 @@ SELECT format('CREATE DATABASE %I OWNER pdpl_owner', :'db')
 ALTER DATABASE :"db" OWNER TO pdpl_owner;
 REVOKE ALL ON DATABASE :"db" FROM PUBLIC, pdpl_app, pdpl_readonly, pdpl_backup;
 GRANT CONNECT ON DATABASE :"db" TO pdpl_app, pdpl_readonly, pdpl_backup;
+
+-- Infisical's database: its role owns it (Infisical creates its tables at boot) and no one else may connect. Kept
+-- when the role is locked, with whatever Infisical stored.
+\if :infisical
+SELECT 'CREATE DATABASE infisical OWNER infisical'
+  WHERE NOT EXISTS (SELECT FROM pg_database WHERE datname = 'infisical') \gexec
+\endif
+\if :infisical_role
+REVOKE ALL ON DATABASE :"db" FROM infisical;
+SELECT EXISTS (SELECT FROM pg_database WHERE datname = 'infisical') AS infisical_database \gset
+\if :infisical_database
+ALTER DATABASE infisical OWNER TO infisical;
+REVOKE ALL ON DATABASE infisical FROM PUBLIC, pdpl_owner, pdpl_app, pdpl_readonly, pdpl_backup;
+\endif
+\endif
 
 \connect :"db"
 
@@ -85,6 +118,10 @@ REVOKE ALL ON SCHEMA public FROM PUBLIC;
 CREATE SCHEMA IF NOT EXISTS pdpl AUTHORIZATION pdpl_owner;
 CREATE SCHEMA IF NOT EXISTS pdpl_migrations AUTHORIZATION pdpl_owner;
 REVOKE ALL ON SCHEMA pdpl, pdpl_migrations FROM PUBLIC, pdpl_app, pdpl_readonly, pdpl_backup;
+\if :infisical_role
+REVOKE ALL ON SCHEMA public, pdpl, pdpl_migrations FROM infisical;
+REVOKE ALL ON ALL TABLES IN SCHEMA pdpl, pdpl_migrations FROM infisical;
+\endif
 GRANT USAGE ON SCHEMA pdpl TO pdpl_app, pdpl_readonly, pdpl_backup;
 GRANT USAGE ON SCHEMA pdpl_migrations TO pdpl_backup;
 -- Large objects live outside any schema; nothing of the platform's uses them.

@@ -26,14 +26,22 @@ export interface PostgresOptions {
   readonly env?: Record<string, string>;
   /** A fixed host port, for tests that restart the container and must find it at the same address. */
   readonly hostPort?: number;
+  /** The role infisical's password (POSTGRES_INFISICAL_PASSWORD_FILE), as compose/infisical.yml gives it. */
+  readonly infisicalPassword?: string;
+  /** A host folder (uid 999's) for the data volume, so another container can start on the same data. */
+  readonly dataDir?: string;
 }
 
 const secret = (name: string, content: string | Buffer) => ({ content, target: `/run/secrets/${name}`, mode: 0o444 });
 
 /** pdpl/postgres with every role's password and the TLS pair, as compose mounts them. */
-export function startPostgres({ tlsDir, clientNetworks, env = {}, hostPort }: PostgresOptions) {
-  const roles = Object.entries(POSTGRES_PASSWORDS);
+export function startPostgres(options: PostgresOptions) {
+  const { tlsDir, clientNetworks, env = {}, hostPort, infisicalPassword, dataDir } = options;
+  const roles: [string, string][] = Object.entries(POSTGRES_PASSWORDS);
+  if (infisicalPassword !== undefined) roles.push(['infisical', infisicalPassword]);
+  const volume = dataDir ? [{ source: dataDir, target: '/var/lib/postgresql/data' }] : [];
   return new GenericContainer(POSTGRES_IMAGE)
+    .withBindMounts(volume)
     .withEnvironment({
       POSTGRES_CLIENT_NETWORKS: clientNetworks ?? bridgeNetwork(),
       ...Object.fromEntries(
