@@ -3,7 +3,9 @@
 # execs redis-server as PID 1. The include holds SHA-256 hashes of the passwords only: no password reaches a file,
 # a command line or the environment of redis-server.
 # Env: REDIS_PASSWORD_FILE (pdpl_api, the API's user) and REDIS_OPERATOR_PASSWORD_FILE (pdpl_operator), both
-#      required; REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE (the server's pair, PEM; default: the compose secrets).
+#      required; REDIS_INFISICAL_PASSWORD_FILE (pdpl_infisical, Infisical's user: compose/infisical.yml), optional:
+#      without it there is no such user; REDIS_TLS_CERT_FILE and REDIS_TLS_KEY_FILE (the server's pair, PEM;
+#      default: the compose secrets).
 set -euo pipefail
 
 fail() { printf 'redis-entrypoint: FAIL: %s\n' "$*" >&2; exit 1; }
@@ -44,6 +46,32 @@ readonly operator_rights=(
   +bgsave +bgrewriteaof                                                # a snapshot now, a compacted AOF
 )
 
+# Usage: patterns_outside SIGIL PREFIX... — ACL patterns (~ keys, & channels) for every name that starts with none
+# of the PREFIXes. ACL rules only ever allow, so "all but auth:" is spelt out a character at a time: names starting
+# with another character, and for each start of the prefix, that start alone or followed by another character
+# (a, a[^u]*, au, au[^t]*, ...). The prefixes must begin with different characters.
+patterns_outside() {
+  local sigil=$1 firsts="" prefix i
+  shift
+  for prefix in "$@"; do
+    firsts+=${prefix:0:1}
+    for ((i = 1; i < ${#prefix}; i++)); do
+      printf '%s ' "${sigil}${prefix:0:i}" "${sigil}${prefix:0:i}[^${prefix:i:1}]*"
+    done
+  done
+  printf '%s' "${sigil}[^${firsts}]*"
+}
+
+# pdpl_infisical: Infisical's BullMQ queues, cache and locks (Redlock). Neither has a key prefix to confine them to
+# (its keys are named per feature: backend/src/keystore/keystore.ts in Infisical's repository; BullMQ's start
+# with bull:), so the user may use every key but the API's: a bug or a compromise of Infisical can neither read
+# nor drop a revocation or a rate-limit counter. Its commands are all but the @dangerous category (FLUSHALL,
+# FLUSHDB, CONFIG, DEBUG, SHUTDOWN, MODULE, REPLICAOF, KEYS, MONITOR, SAVE, CLIENT KILL and LIST, ...) and ACL;
+# INFO comes back, for BullMQ and ioredis read the server's version and eviction policy from it. Any channel: its
+# events use pub/sub, and a forged message on auth:revocations could at worst end sessions, which a party holding
+# Infisical (every secret of the platform) can do anyway. It shares maxmemory with the API (issue #6).
+readonly infisical_commands=('&*' +@all -@dangerous -acl +info)
+
 # Usage: require_file VAR WHAT — VAR names a regular file this user can read.
 require_file() {
   local var=$1 what=$2 file=${!1:-}
@@ -76,11 +104,16 @@ quoted() {
 
 # Usage: write_runtime_conf CERT KEY — the users and the TLS pair, through a temporary file and a rename.
 write_runtime_conf() {
-  local cert=$1 key=$2 api_hash operator_hash
+  local cert=$1 key=$2 api_hash operator_hash infisical_hash=""
   api_hash=$(password_hash REDIS_PASSWORD_FILE)
   operator_hash=$(password_hash REDIS_OPERATOR_PASSWORD_FILE)
   [[ $api_hash != "$operator_hash" ]] ||
     fail "REDIS_PASSWORD_FILE and REDIS_OPERATOR_PASSWORD_FILE hold the same password; give each user its own"
+  if [[ -n ${REDIS_INFISICAL_PASSWORD_FILE:-} ]]; then
+    infisical_hash=$(password_hash REDIS_INFISICAL_PASSWORD_FILE)
+    [[ $infisical_hash != "$api_hash" && $infisical_hash != "$operator_hash" ]] ||
+      fail "REDIS_INFISICAL_PASSWORD_FILE holds the password of another user; give pdpl_infisical its own"
+  fi
 
   (
     umask 077
@@ -90,6 +123,10 @@ write_runtime_conf() {
       printf 'user default reset\n'
       printf 'user pdpl_api reset on #%s %s\n' "$api_hash" "${api_rights[*]}"
       printf 'user pdpl_operator reset on #%s %s\n' "$operator_hash" "${operator_rights[*]}"
+      if [[ -n $infisical_hash ]]; then
+        printf 'user pdpl_infisical reset on #%s %s %s\n' "$infisical_hash" "$(patterns_outside '~' auth: rate:)" \
+          "${infisical_commands[*]}"
+      fi
       printf 'tls-cert-file %s\n' "$(quoted "$cert")"
       printf 'tls-key-file %s\n' "$(quoted "$key")"
     } >"$runtime_conf.tmp"
@@ -104,6 +141,7 @@ shift
 
 require_file REDIS_PASSWORD_FILE "pdpl_api's password"
 require_file REDIS_OPERATOR_PASSWORD_FILE "pdpl_operator's password"
+[[ -z ${REDIS_INFISICAL_PASSWORD_FILE:-} ]] || require_file REDIS_INFISICAL_PASSWORD_FILE "pdpl_infisical's password"
 require_file REDIS_TLS_CERT_FILE "the server's TLS certificate (PEM)"
 require_file REDIS_TLS_KEY_FILE "the server's TLS private key (PEM)"
 

@@ -12,6 +12,8 @@ export interface RedisContainerOptions {
   readonly apiPassword: string;
   /** pdpl_operator's password: the operator's user and the healthcheck's. */
   readonly operatorPassword: string;
+  /** pdpl_infisical's password (REDIS_INFISICAL_PASSWORD_FILE), as compose/infisical.yml gives it; default: none. */
+  readonly infisicalPassword?: string;
   /** Start as root (`user: root` in compose), so the entrypoint stages the key for redis; default: the image's user. */
   readonly asRoot?: boolean;
   /** More redis-server arguments, for a test that needs a server configured otherwise. */
@@ -22,17 +24,28 @@ export interface RedisContainerOptions {
 
 /** pdpl/redis with both users' passwords, its TLS pair and the CA where compose mounts them, and a tmpfs /tmp. */
 export function startRedis(options: RedisContainerOptions): Promise<StartedTestContainer> {
-  const { tlsDir, apiPassword, operatorPassword, asRoot = false, serverArgs = [], hostPort } = options;
+  const {
+    tlsDir,
+    apiPassword,
+    operatorPassword,
+    infisicalPassword,
+    asRoot = false,
+    serverArgs = [],
+    hostPort,
+  } = options;
   // Copied files belong to root. Started as the image's user, redis must read them where they are (in compose, the
   // secrets group lets it); started as root, they are root's alone, and the entrypoint hands redis its own copy.
   const mode = asRoot ? 0o400 : 0o444;
   const secret = (name: string, content: string | Buffer) => ({ content, target: `/run/secrets/${name}`, mode });
+  const infisical = infisicalPassword === undefined ? [] : [secret('redis_infisical_password', infisicalPassword)];
   const container = new GenericContainer(`pdpl/redis:${VERSION}`)
     .withEnvironment({
       REDIS_PASSWORD_FILE: '/run/secrets/redis_password',
       REDIS_OPERATOR_PASSWORD_FILE: '/run/secrets/redis_operator_password',
+      ...(infisical.length ? { REDIS_INFISICAL_PASSWORD_FILE: '/run/secrets/redis_infisical_password' } : {}),
     })
     .withCopyContentToContainer([
+      ...infisical,
       secret('redis_password', apiPassword),
       secret('redis_operator_password', operatorPassword),
       secret('redis_tls_certificate', readFileSync(join(tlsDir, 'redis.crt'))),
