@@ -57,24 +57,26 @@ prefix_length_of() {
   printf '%d' "$bits"
 }
 
-# The internal listener answers the container itself and the other members of its networks. Not the host: it
-# reaches a container network from that network's gateway, the default route's or (Docker's default) the
-# network's first address. Networks connected after the start are denied until the next start (issue #6).
-write_internal_access() {
-  local iface destination gateway mask host deny="" allow=""
+# Who the internal listener answers: the container itself and the other members of its networks (0 in the geo
+# map of conf.d/pdpl.conf), not the host (1, refused). The host reaches a container network from that network's
+# gateway: the default route's, or (Docker's default) the network's first address. geo picks the longest match,
+# so a gateway's /32 wins over its network. Networks connected after the start are refused until the next start
+# (issue #6).
+write_internal_clients() {
+  local iface destination gateway mask host clients=$'127.0.0.1 0;\n::1 0;\n' hosts=""
   while read -r iface destination gateway _ _ _ _ mask _; do
     [[ $iface != Iface ]] || continue
     if [[ $gateway != 00000000 ]]; then
       host=$(address_of "$gateway")
     elif [[ $destination != 00000000 ]]; then
       host=$(address_of "$destination" 1)
-      allow+="allow $(address_of "$destination")/$(prefix_length_of "$mask");"$'\n'
+      clients+="$(address_of "$destination")/$(prefix_length_of "$mask") 0;"$'\n'
     else
       continue
     fi
-    [[ $deny == *"deny $host;"* ]] || deny+="deny $host;"$'\n'
+    [[ $hosts == *"$host/32 1;"* ]] || hosts+="$host/32 1;"$'\n'
   done </proc/net/route
-  printf '%sallow 127.0.0.1;\nallow ::1;\n%sdeny all;\n' "$deny" "$allow" | publish "$RUNTIME_DIR/internal-access.conf"
+  printf '%s%s' "$clients" "$hosts" | publish "$RUNTIME_DIR/internal-clients.conf"
 }
 
 # Stapling only for a certificate that names an OCSP responder: the local CA's name none, and Let's Encrypt
@@ -209,7 +211,7 @@ serves() {
 mkdir -p "$RUNTIME_DIR"
 [[ -r $CERTIFICATE ]] || fail "the certificate $CERTIFICATE is missing or unreadable (the tls_certificate secret)"
 write_public_origin
-write_internal_access
+write_internal_clients
 write_ocsp_stapling || fail "cannot decide on OCSP stapling (see above)"
 addresses=$(api_addresses)
 write_metrics "$(count_lines "$addresses")" 0 || fail "cannot write the certificate metrics (see above)"
