@@ -29,9 +29,11 @@ describe('loadConfig', () => {
   });
 
   it('should refuse an empty or blank value instead of treating it as false or zero', () => {
-    const problems = problemsOf({ RELOAD: '', PORT: '   ' });
-
-    assert.deepEqual(problems, ['PORT: is set but empty', 'RELOAD: is set but empty']);
+    assert.deepEqual(problemsOf({ PORT: '', RELOAD: '' }), ['PORT: is set but empty', 'RELOAD: is set but empty']);
+    assert.deepEqual(problemsOf({ PORT: '   ', LOG_PRETTY: '\t' }), [
+      'PORT: is set but empty',
+      'LOG_PRETTY: is set but empty',
+    ]);
   });
 
   it('should refuse a port that is out of range or not a number', () => {
