@@ -7,18 +7,31 @@ import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { SETTINGS } from '../../config/src/settings.ts';
 import { REPO_ROOT } from '../e2e/compose-stack.ts';
-import { type ComposeConfig, type PolicyOptions, policyProblems } from './policy.ts';
+import { type ComposeConfig, type PolicyException, type PolicyOptions, policyProblems } from './policy.ts';
 
 // Every combination of docker-compose.yml with the overlays in compose/, every profile switched on, as
 // `docker compose config` renders it: no engine is needed, only the Compose CLI.
 
 const run = promisify(execFile);
 const VERSION: string = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')).version;
+// The rules a service cannot keep, each lifted for that service alone and for a reason. Every other rule still
+// holds it (the careless fixture below proves the lifted rule still fires for everyone else).
+const EXCEPTIONS: readonly PolicyException[] = [
+  {
+    service: 'alloy',
+    rule: 'non-root',
+    why:
+      "Docker's json-file logs are root's (mode 0640) and no other user may read them without a capability; " +
+      'root with every capability dropped reads what root owns, through a read-only mount, and writes only its ' +
+      'volume and /tmp (compose/observability.yml).',
+  },
+];
 const OPTIONS: PolicyOptions = {
   version: VERSION,
   edge: { nginx: [8080, 8443] },
   internalOnlyImages: [/^pdpl\/(postgres|redis):/],
   platformSettings: new Map(SETTINGS.map((setting) => [setting.env, setting.sensitive])),
+  exceptions: EXCEPTIONS,
 };
 // What a shell may have set would change what Compose renders; the overlays' required variables are given.
 const ENV: NodeJS.ProcessEnv = {
@@ -55,8 +68,10 @@ describe('compose policy', () => {
     });
   }
 
-  it('should cover the production overlay', () => {
-    assert.ok(overlays.includes('compose/production.yml'), `overlays found: ${overlays.join(', ')}`);
+  it('should cover the production and observability overlays', () => {
+    for (const overlay of ['compose/production.yml', 'compose/observability.yml']) {
+      assert.ok(overlays.includes(overlay), `${overlay} is not among the overlays found: ${overlays.join(', ')}`);
+    }
   });
 });
 
@@ -172,5 +187,40 @@ describe('policyProblems', () => {
         'web runs image "example/web:latest", which is not pinned to an exact version',
       ].sort(),
     );
+  });
+
+  it('should lift an exception for its own service and rule only, and name one that lifts nothing', async () => {
+    writeFileSync(
+      join(scratch, 'excepted.yml'),
+      [
+        'name: excepted',
+        'x-hardened: &hardened',
+        '  restart: always',
+        '  healthcheck: { test: ["CMD", "true"] }',
+        '  deploy: { resources: { limits: { cpus: "1", memory: 64m, pids: 10 } } }',
+        '  security_opt: ["no-new-privileges:true"]',
+        '  read_only: true',
+        '  logging: { driver: json-file, options: { max-size: 1m, max-file: "2" } }',
+        'services:',
+        // Excused from non-root, but still held to dropping its capabilities.
+        '  alloy: { <<: *hardened, image: "grafana/alloy:v1.20.1", user: "0:0" }',
+        // The same root user in another service: the exception is alloy's, not root's.
+        '  shipper: { <<: *hardened, image: "grafana/alloy:v1.20.1", user: "0:0", cap_drop: [ALL] }',
+        // Excused from a rule it keeps: the exception has outlived its reason.
+        '  keeper: { <<: *hardened, image: "example/keeper:1.0.0", user: "1000", cap_drop: [ALL] }',
+      ].join('\n'),
+    );
+    const exceptions: PolicyException[] = [
+      ...EXCEPTIONS,
+      { service: 'keeper', rule: 'non-root', why: 'it once needed root' },
+    ];
+
+    const problems = policyProblems(await rendered(['excepted.yml'], scratch), { ...OPTIONS, exceptions });
+
+    assert.deepEqual(problems.sort(), [
+      'alloy does not drop all capabilities',
+      'keeper keeps rule non-root now: remove its exception',
+      'shipper runs as root (user "0:0")',
+    ]);
   });
 });

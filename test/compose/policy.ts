@@ -29,6 +29,29 @@ export interface ComposeConfig {
   readonly secrets?: Record<string, { readonly file?: string; readonly environment?: string }>;
 }
 
+/** Each rule a service is held to, by name: what an exception names. */
+export type Rule =
+  | 'image'
+  | 'healthcheck'
+  | 'restart'
+  | 'limits'
+  | 'no-new-privileges'
+  | 'cap-drop'
+  | 'cap-add'
+  | 'read-only'
+  | 'non-root'
+  | 'logging'
+  | 'ports'
+  | 'environment'
+  | 'internal-network';
+
+/** A rule one service cannot keep, and why: it lifts that rule for that service only, never for another. */
+export interface PolicyException {
+  readonly service: string;
+  readonly rule: Rule;
+  readonly why: string;
+}
+
 export interface PolicyOptions {
   /** The platform's version (package.json): the tag of the images it builds. */
   readonly version: string;
@@ -38,6 +61,14 @@ export interface PolicyOptions {
   readonly internalOnlyImages: readonly RegExp[];
   /** The platform's own settings by variable, and whether each is a secret (the config schema's `sensitive`). */
   readonly platformSettings: ReadonlyMap<string, boolean>;
+  /** The rules a named service is excused from, each with its reason. */
+  readonly exceptions?: readonly PolicyException[];
+}
+
+/** One broken rule: the rule, and the line that says how, naming the service. */
+interface Finding {
+  readonly rule: Rule;
+  readonly problem: string;
 }
 
 // Names that hold a secret in another program's settings (the platform's own say so in its schema), unless they
@@ -79,62 +110,83 @@ function imageProblems(service: ComposeService, options: PolicyOptions): string[
   return PINNED_TAG.test(image) ? [] : [`runs image "${image}", which is not pinned to an exact version`];
 }
 
-function runtimeProblems(name: string, service: ComposeService, oneShot: boolean): string[] {
-  const problems: string[] = [];
+function runtimeProblems(service: ComposeService, oneShot: boolean): Finding[] {
+  const findings: Finding[] = [];
+  const add = (rule: Rule, problem: string) => findings.push({ rule, problem });
   const health = service.healthcheck;
   if (!oneShot && (!health?.test?.length || health.disable || health.test[0] === 'NONE')) {
-    problems.push('has no healthcheck');
+    add('healthcheck', 'has no healthcheck');
   }
   const restarts = oneShot ? ['no', 'on-failure'] : ['always', 'unless-stopped'];
   if (!restarts.includes(service.restart ?? '')) {
-    problems.push(`restarts "${service.restart ?? 'never (unset)'}", not one of ${restarts.join(', ')}`);
+    add('restart', `restarts "${service.restart ?? 'never (unset)'}", not one of ${restarts.join(', ')}`);
   }
   const limits = service.deploy?.resources?.limits ?? {};
   const missing = REQUIRED_LIMITS.filter((limit) => limits[limit] === undefined || limits[limit] === null);
-  if (missing.length) problems.push(`has no ${missing.join(', ')} limit`);
-  if (!service.security_opt?.includes('no-new-privileges:true')) problems.push('lacks no-new-privileges');
-  if (!service.cap_drop?.includes('ALL')) problems.push('does not drop all capabilities');
-  if (service.cap_add?.length) problems.push(`adds capabilities back: ${service.cap_add.join(', ')}`);
-  if (service.read_only !== true) problems.push('has a writable root filesystem');
+  if (missing.length) add('limits', `has no ${missing.join(', ')} limit`);
+  if (!service.security_opt?.includes('no-new-privileges:true')) add('no-new-privileges', 'lacks no-new-privileges');
+  if (!service.cap_drop?.includes('ALL')) add('cap-drop', 'does not drop all capabilities');
+  if (service.cap_add?.length) add('cap-add', `adds capabilities back: ${service.cap_add.join(', ')}`);
+  if (service.read_only !== true) add('read-only', 'has a writable root filesystem');
   const user = service.user ?? (service.build ? dockerfileUser(service.build) : '');
-  if (isRoot(user)) problems.push(`runs as root (user "${user}")`);
+  if (isRoot(user)) add('non-root', `runs as root (user "${user}")`);
   const { driver, options = {} } = service.logging ?? {};
   if (driver !== 'json-file' || !options['max-size'] || !options['max-file']) {
-    problems.push('logs are not json-file bounded by max-size and max-file');
+    add('logging', 'logs are not json-file bounded by max-size and max-file');
   }
-  return problems.map((problem) => `${name} ${problem}`);
+  return findings;
 }
 
 function exposureProblems(name: string, service: ComposeService, config: ComposeConfig, options: PolicyOptions) {
-  const problems: string[] = [];
+  const findings: Finding[] = [];
   const allowed = options.edge[name] ?? [];
   for (const port of service.ports ?? []) {
-    if (!allowed.includes(port.target)) problems.push(`${name} publishes container port ${port.target}`);
+    if (!allowed.includes(port.target)) {
+      findings.push({ rule: 'ports', problem: `publishes container port ${port.target}` });
+    }
   }
   for (const [variable, value] of Object.entries(service.environment ?? {})) {
     const secret = options.platformSettings.get(variable) ?? SECRET_NAME.test(variable);
     if (!variable.endsWith('_FILE') && secret) {
-      problems.push(`${name} has a secret in its environment: ${variable}`);
+      findings.push({ rule: 'environment', problem: `has a secret in its environment: ${variable}` });
     } else if (value && CREDENTIALS_IN_URL.test(value)) {
-      problems.push(`${name} has credentials in a URL in its environment: ${variable}`);
+      findings.push({ rule: 'environment', problem: `has credentials in a URL in its environment: ${variable}` });
     }
   }
   if (options.internalOnlyImages.some((pattern) => pattern.test(service.image ?? ''))) {
     for (const network of Object.keys(service.networks ?? { default: null })) {
-      if (config.networks?.[network]?.internal !== true) problems.push(`${name} is on non-internal network ${network}`);
+      if (config.networks?.[network]?.internal !== true) {
+        findings.push({ rule: 'internal-network', problem: `is on non-internal network ${network}` });
+      }
     }
   }
-  return problems;
+  return findings;
 }
 
-/** Every way the configuration breaks the rules, one line each, naming the service; empty when it keeps them. */
+/**
+ * Every way the configuration breaks the rules, one line each, naming the service; empty when it keeps them. An
+ * exception lifts its one rule for its one service; one that lifts nothing (the service keeps the rule now) is a
+ * problem too, so no exception outlives its reason.
+ */
 export function policyProblems(config: ComposeConfig, options: PolicyOptions): string[] {
   const once = oneShots(config);
-  const problems = Object.entries(config.services).flatMap(([name, service]) => [
-    ...imageProblems(service, options).map((problem) => `${name} ${problem}`),
-    ...runtimeProblems(name, service, once.has(name)),
-    ...exposureProblems(name, service, config, options),
-  ]);
+  const exceptions = options.exceptions ?? [];
+  const problems: string[] = [];
+  for (const [name, service] of Object.entries(config.services)) {
+    const findings: Finding[] = [
+      ...imageProblems(service, options).map((problem): Finding => ({ rule: 'image', problem })),
+      ...runtimeProblems(service, once.has(name)),
+      ...exposureProblems(name, service, config, options),
+    ];
+    const excused = (finding: Finding) =>
+      exceptions.some((exception) => exception.service === name && exception.rule === finding.rule);
+    problems.push(...findings.filter((finding) => !excused(finding)).map(({ problem }) => `${name} ${problem}`));
+    for (const exception of exceptions.filter((candidate) => candidate.service === name)) {
+      if (!findings.some((finding) => finding.rule === exception.rule)) {
+        problems.push(`${name} keeps rule ${exception.rule} now: remove its exception`);
+      }
+    }
+  }
   for (const [name, secret] of Object.entries(config.secrets ?? {})) {
     if (!secret.file) problems.push(`secret ${name} does not come from a file`);
   }
