@@ -6,7 +6,8 @@ import { join } from 'node:path';
 
 const SUITES = {
   unit: ['config/test', 'services/api/test/unit', 'test/scripts', 'test/compose'],
-  integration: ['services/api/test/integration'],
+  // test/observability builds and runs the Prometheus image.
+  integration: ['services/api/test/integration', 'test/observability'],
   e2e: ['test/e2e'],
   security: ['test/security'],
 };
