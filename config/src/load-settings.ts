@@ -26,7 +26,7 @@ export function isConfigurationFailure(error: unknown): error is ConfigError | I
 
 /**
  * Loads the settings the way every process of the platform boots: all sources, then the secret manager when one is
- * configured (its values win over every other source). Unreachable Infisical, bad credentials or a missing secret
+ * configured (its values win over every other source; a secret given as a file is never asked of it). Unreachable Infisical, bad credentials or a missing secret
  * stop the boot with an InfisicalError that names the key, never the value.
  */
 export async function loadSettings(options: LoadOptions = {}): Promise<LoadedSettings> {

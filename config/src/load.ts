@@ -18,9 +18,9 @@ registerFormats();
 //   1. the schema's defaults
 //   2. the JSON file named by CONFIG_FILE, if any
 //   3. environment variables (in development also a `.env` file, which the real environment overrides)
-//   4. `<NAME>_FILE`: a file holding the value, as Docker secrets are mounted (secrets only)
-//   5. the secret manager (Infisical), when SECRETS_PROVIDER=infisical, for every secret not given as a file
-//      (load-settings.ts)
+//   4. the secret manager (Infisical), when SECRETS_PROVIDER=infisical (load-settings.ts)
+//   5. `<NAME>_FILE`: a file holding the value, as Docker secrets are mounted (secrets only). load-settings.ts never
+//      asks the secret manager for a secret given as a file: the data services read the same file (README.md).
 // In production a secret may come only from 4 or 5: a plain variable leaks into `docker inspect`, /proc and crash
 // reports, and a config file gets copied around.
 
@@ -32,7 +32,7 @@ export interface LoadOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** The `.env` file read in development; `.env` in the working directory when left out. */
   readonly dotenvPath?: string;
-  /** Values from the secret manager, by environment variable name; they win over every other source. */
+  /** Values from the secret manager, by environment variable name; they win over every source but a secret file. */
   readonly secretManagerValues?: ReadonlyMap<string, string>;
 }
 
@@ -77,14 +77,14 @@ function resolveSetting(setting: SettingInfo, { realEnv, dotenv, managed }: Sett
     const fix = `keep one of ${setting.env} and ${fileVar}`;
     return outcome({ problem: problemFor(setting, 'is set twice, directly and through a file', fix) });
   }
-  const fromManager = managed?.get(setting.env);
-  if (fromManager !== undefined) return outcome({ value: fromManager });
   if (file !== undefined) {
     const result = readSecretFile(fileVar, file);
     return outcome(
       'value' in result ? { value: result.value } : { problem: problemFor(setting, result.message, result.fix) },
     );
   }
+  const fromManager = managed?.get(setting.env);
+  if (fromManager !== undefined) return outcome({ value: fromManager });
   if (raw !== undefined && raw.trim() === '') {
     const fix = `unset ${setting.env} to use the default, or give a value`;
     return outcome({ problem: problemFor(setting, 'is set but empty', fix) });

@@ -94,6 +94,35 @@ describe('loadSettings', () => {
     );
   });
 
+  // The documented precedence (README.md, "Configuration"): a secret given as a _FILE is the operator's choice for
+  // that secret, the file PostgreSQL and Redis read too, so the secret manager is never asked for it.
+  it('should take a secret given as a _FILE from the file, even where Infisical holds another value', async () => {
+    const env = await productionEnvWithInfisical();
+    const pinned = 'Hq4-Wn7c+1Zs/Pk3=Ry8$Dm2@Lv5:Tb';
+    const pinnedFile = join(dir, 'pinned-database-password');
+    writeFileSync(pinnedFile, `${pinned}\n`, { mode: 0o600 });
+
+    const result = await loadSettings({ env: { ...env, DATABASE_PASSWORD_FILE: pinnedFile } });
+    loaded.push(result);
+
+    assert.equal(result.settings.database.password, pinned);
+    assert.ok(!result.managedSecrets.includes('DATABASE_PASSWORD'), 'never refreshed from Infisical either');
+    assert.equal(result.settings.redis.password, SECRETS.REDIS_PASSWORD, 'the others still come from Infisical');
+  });
+
+  it('should boot when Infisical lacks a secret that is given as a _FILE: it is never asked for', async () => {
+    const { REDIS_PASSWORD: _given, ...others } = SECRETS;
+    const env = await productionEnvWithInfisical(others);
+    const redisFile = join(dir, 'redis-password-only-in-a-file');
+    writeFileSync(redisFile, SECRETS.REDIS_PASSWORD, { mode: 0o600 });
+
+    const result = await loadSettings({ env: { ...env, REDIS_PASSWORD_FILE: redisFile } });
+    loaded.push(result);
+
+    assert.equal(result.settings.redis.password, SECRETS.REDIS_PASSWORD);
+    assert.deepEqual([...result.managedSecrets].sort(), ['DATABASE_PASSWORD', 'JWT_PREVIOUS_SECRET', 'JWT_SECRET']);
+  });
+
   it('should load without a secret manager when none is configured', async () => {
     const result = await loadSettings({ env: {} });
 

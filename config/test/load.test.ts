@@ -70,6 +70,19 @@ describe('loadConfig', () => {
     assert.equal(settings.redis.password, 'p+a/s=s$w@o:rd');
   });
 
+  it('should take a secret from its _FILE over a value from the secret manager', () => {
+    const path = secretFile('pinned-jwt', 'pinned-jwt-secret-from-the-file-123456');
+    const secretManagerValues = new Map([
+      ['JWT_SECRET', 'jwt-secret-from-the-secret-manager-654321'],
+      ['REDIS_PASSWORD', 'redis-from-the-secret-manager'],
+    ]);
+
+    const settings = loadConfig({ env: { JWT_SECRET_FILE: path, REDIS_PASSWORD: 'plain' }, secretManagerValues });
+
+    assert.equal(settings.jwt.secret, 'pinned-jwt-secret-from-the-file-123456');
+    assert.equal(settings.redis.password, 'redis-from-the-secret-manager', 'over a plain variable, it wins');
+  });
+
   it('should name the problem with a secret file that is missing, empty or padded', () => {
     const empty = secretFile('empty', '');
     const padded = secretFile('padded', 'secret\n\n');
