@@ -51,6 +51,15 @@ describe('Alloy configuration', () => {
     assert.deepEqual(writableBinds, [], 'no host folder is writable');
   });
 
+  it("should label each line with the service the overlay's logging options name", () => {
+    const labelled = Object.entries(compose.services)
+      .filter(([, candidate]) => candidate.logging?.options?.labels === 'com.docker.compose.service')
+      .map(([name]) => name);
+
+    assert.match(config, /service = "attrs\.\\"com\.docker\.compose\.service\\""/);
+    assert.deepEqual(labelled.sort(), ['alloy', 'grafana', 'loki', 'prometheus']);
+  });
+
   it('should keep its positions on its own volume', () => {
     const storage = service(compose, 'alloy').command?.find((argument) => argument.startsWith('--storage.path='));
     const path = storage?.slice('--storage.path='.length) ?? '';

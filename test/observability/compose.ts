@@ -30,6 +30,7 @@ export interface RenderedService {
   readonly ports?: readonly unknown[];
   readonly cap_add?: readonly string[];
   readonly healthcheck?: { readonly test?: readonly string[] };
+  readonly logging?: { readonly options?: Record<string, string> };
 }
 
 export interface Rendered {
