@@ -1,4 +1,5 @@
 import { resolve } from 'node:path';
+import { readHostSecretsSettings } from '../sources/host-settings.js';
 
 export interface SecretsTarget {
   readonly dir: string;
@@ -11,9 +12,10 @@ export interface SecretsTarget {
  * (only root can hand a file to another group). Exits 64 on a group that is not a number.
  */
 export function secretsTarget(command: string, dirOption: string | undefined): SecretsTarget {
-  const dir = resolve(dirOption ?? process.env.PDPL_SECRETS_DIR ?? '.secrets');
+  const host = readHostSecretsSettings();
+  const dir = resolve(dirOption ?? host.dir ?? '.secrets');
   const defaultGid = process.getuid?.() === 0 ? 10_001 : (process.getgid?.() ?? 0);
-  const gid = process.env.PDPL_SECRETS_GID ? Number(process.env.PDPL_SECRETS_GID) : defaultGid;
+  const gid = host.gid === undefined ? defaultGid : Number(host.gid);
   if (!Number.isInteger(gid) || gid < 0) {
     process.stderr.write(`${command}: PDPL_SECRETS_GID must be a group id (a whole number)\n`);
     process.exit(64);
