@@ -230,8 +230,9 @@ describe('the pdpl/nginx image', () => {
       [[ $(tr '\\0' ' ' <"$p/cmdline" 2>/dev/null) != "bash /usr/local/bin/docker-entrypoint.sh"* ]] || kill -TERM "$pid"
     done`;
 
-    await run('docker', ['exec', nginxExits.id, 'nginx', '-s', 'stop']);
-    await run('docker', ['exec', loopDies.id, 'bash', '-c', killLoop]);
+    await run('docker', ['exec', '--detach', nginxExits.id, 'nginx', '-s', 'stop']);
+    // Detached: the container, and this exec with it, may be gone before the exec returns.
+    await run('docker', ['exec', '--detach', loopDies.id, 'bash', '-c', killLoop]);
 
     assert.equal(await exitCodeOf(nginxExits.id), 0);
     assert.equal(await exitCodeOf(loopDies.id), 0, 'the loop stopped nginx gracefully on its way out');
