@@ -29,6 +29,9 @@ export const PLATFORM_SECRETS = [
   // base64url needs no escaping for.
   { file: 'postgres_infisical_password', setting: 'database.password', bytes: 32 },
   { file: 'redis_infisical_password', setting: 'redis.password', bytes: 32 },
+  // Grafana's admin password and the key that encrypts what it stores (compose/observability.yml).
+  { file: 'grafana_admin_password', setting: 'database.password', bytes: 32 },
+  { file: 'grafana_secret_key', setting: 'database.password', bytes: 32 },
 ] as const;
 
 type PlatformSecret = (typeof PLATFORM_SECRETS)[number];

@@ -25,6 +25,13 @@ const EXCEPTIONS: readonly PolicyException[] = [
       'root with every capability dropped reads what root owns, through a read-only mount, and writes only its ' +
       'volume and /tmp (compose/observability.yml).',
   },
+  {
+    service: 'infisical',
+    rule: 'read-only',
+    why:
+      "its image's entrypoint rewrites the web UI's files and /etc/ssl/certs at every start, and the first run " +
+      'needs that UI; an image of ours on top of theirs could do both at build time (compose/infisical.yml).',
+  },
 ];
 const OPTIONS: PolicyOptions = {
   version: VERSION,
