@@ -170,6 +170,21 @@ describe('compose/infisical.yml', () => {
     }
   });
 
+  it('should have the API read its four secrets from Infisical, not from the files the core file gives it', async () => {
+    const base = await composeConfig(['-f', 'docker-compose.yml']);
+    const api = project.services.api as Service & { depends_on?: Record<string, { condition: string }> };
+    const fromInfisical = ['DATABASE_PASSWORD', 'REDIS_PASSWORD', 'JWT_SECRET', 'JWT_PREVIOUS_SECRET'];
+
+    for (const name of fromInfisical) {
+      assert.ok(base.services.api?.environment?.[`${name}_FILE`], `the core file gives ${name} as a file`);
+      assert.equal(api.environment?.[`${name}_FILE`], undefined, `${name} still comes from a file`);
+    }
+    assert.equal(api.environment?.SECRETS_PROVIDER, 'infisical');
+    assert.equal(api.environment?.INFISICAL_SITE_URL, 'http://infisical:8080');
+    assert.equal(api.environment?.INFISICAL_CLIENT_SECRET_FILE, '/run/secrets/infisical_client_secret');
+    assert.deepEqual(api.secrets?.map(({ source }) => source).sort(), ['infisical_client_secret', 'tls_ca']);
+    assert.equal(api.depends_on?.infisical?.condition, 'service_healthy');
+  });
   it("should hold Infisical to the platform's service rules, a writable root aside", () => {
     const limits = infisical.deploy?.resources.limits ?? {};
     const [uid] = String(infisical.user).split(':');

@@ -198,6 +198,15 @@ describe('the TLS edge of a running stack', () => {
     }
   });
 
+  it('should answer /grafana/ with the catalogue 503 while the observability overlay is off, and serve the API', async () => {
+    const grafana = await https(stack, 'GET', '/grafana/login');
+    const api = await https(stack, 'GET', '/v1/me');
+
+    assert.equal(grafana.status, 503);
+    assert.equal(JSON.parse(grafana.body).error.code, 'SERVICE_UNAVAILABLE');
+    assert.equal(api.status, 401, 'the API answers behind the same nginx');
+  });
+
   it('should redirect plain HTTP to the configured origin, except ACME challenges', async () => {
     const redirect = await fetch(`http://127.0.0.1:${stack.httpPort}/v1/me`, { redirect: 'manual' });
     const challenge = await fetch(`http://127.0.0.1:${stack.httpPort}/.well-known/acme-challenge/no-such-token`, {
