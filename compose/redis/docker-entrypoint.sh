@@ -119,8 +119,12 @@ write_runtime_conf() {
     umask 077
     mkdir -p "$runtime_dir"
     {
-      # `reset`: off, no password, no command, key or channel; so the default user cannot log in at all.
-      printf 'user default reset\n'
+      # `reset`: off and no password, so no one can log in as the default user, and a connection that has not
+      # logged in as another user is refused every command. Its rights are everything on purpose: Redis replays the
+      # append-only file as the default user, and Redis 8.0 (Debian's) checks every command of a MULTI/EXEC block
+      # against that user's rights again while it loads; with none, it silently drops every transaction (a logout,
+      # a Lua script's writes) at each restart (redis/redis#14541, fixed upstream by #14545).
+      printf 'user default reset ~* &* +@all\n'
       printf 'user pdpl_api reset on #%s %s\n' "$api_hash" "${api_rights[*]}"
       printf 'user pdpl_operator reset on #%s %s\n' "$operator_hash" "${operator_rights[*]}"
       if [[ -n $infisical_hash ]]; then

@@ -16,6 +16,7 @@ import { pino } from 'pino';
 import type { StartedTestContainer } from 'testcontainers';
 import { buildApp } from '../../src/app.ts';
 import { RevocationMirror } from '../../src/auth/revocation-mirror.ts';
+import { sessionKey } from '../../src/auth/session-keys.ts';
 import { SessionStore } from '../../src/auth/sessions.ts';
 import type { TokenClaims } from '../../src/auth/tokens.ts';
 import { createRedis } from '../../src/redis-client.ts';
@@ -486,6 +487,9 @@ describe('pdpl/redis: revocations through a crash', () => {
     const writer = createRedis(apiSettings(), silent);
     await writer.connect();
     const sessions = new SessionStore(writer, 3_600);
+    // A live session, as a login leaves it: ending it deletes this key and writes the ended marker, a transaction
+    // of two writes that the append-only file keeps as MULTI/EXEC (a lone write would be kept as it is).
+    await writer.set(sessionKey('family-ended'), 'refresh-token-id', 'EX', 3_600);
     await sessions.endSession(claims('family-ended', 'user-1'));
     await sessions.endAllSessions('user-2');
     writer.disconnect();
