@@ -137,26 +137,35 @@ describe('what a neighbouring machine reaches', () => {
   });
   after(removeNeighbour);
 
-  it("should reach nginx's published ports and no container address of any service", async () => {
+  it("should reach nginx's published ports, and no other port of any container", async () => {
     const addresses = async (service: string) =>
       (await inspect(await containerOf(service), '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}'))
         .split(' ')
         .filter(Boolean);
-    const direct = [
+    const nginxAddresses = await addresses('nginx');
+    const closed = [
       ...(await addresses('postgres')).map((address) => `${address}:5432`),
       ...(await addresses('redis')).map((address) => `${address}:6379`),
       ...(await addresses('api')).map((address) => `${address}:3000`),
-      ...(await addresses('nginx')).flatMap((address) => [`${address}:8443`, `${address}:8081`]),
+      // The internal listener, for health checks and metrics from inside the stack. Not here: nginx's 8443 and
+      // 8080, where the published ports lead. Debian's engine (20.10) lets a routed connection through to them as
+      // it lets the published port's, Docker 28 drops it; either way it is the listener the host publishes anyway.
+      ...nginxAddresses.map((address) => `${address}:8081`),
     ];
     const published = [`${HOST_SIDE.address}:${stack.httpsPort}`, `${HOST_SIDE.address}:${stack.httpPort}`];
 
-    const reached = await neighbourReaches([...published, ...direct]);
+    const reached = await neighbourReaches([...published, ...closed]);
 
     assert.deepEqual(
-      Object.keys(reached).filter((target) => reached[target]),
-      published,
-      'only the published HTTP and HTTPS ports answer; PostgreSQL, Redis, the API and nginx inside do not',
+      published.filter((target) => !reached[target]),
+      [],
+      'the published HTTP and HTTPS ports answer',
     );
-    assert.ok(direct.length >= 6, `probed ${direct.join(', ')}`);
+    assert.deepEqual(
+      closed.filter((target) => reached[target]),
+      [],
+      'PostgreSQL, Redis, the API and the internal listener of nginx do not',
+    );
+    assert.ok(closed.length >= 5, `probed ${closed.join(', ')}`);
   });
 });
