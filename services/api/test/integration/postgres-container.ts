@@ -59,3 +59,14 @@ export function startPostgres(options: PostgresOptions) {
     .withStartupTimeout(90_000)
     .start() satisfies Promise<StartedTestContainer>;
 }
+
+/**
+ * What a statement returns when the superuser runs it on the container's own socket, the only way it may log in
+ * (pg_hba.conf): a line a row, its fields split by a space. Fails naming psql's complaint.
+ */
+export async function superuserRows(container: StartedTestContainer, sql: string): Promise<string[]> {
+  const command = ['psql', '-U', 'postgres', '-d', 'pdpl', '-v', 'ON_ERROR_STOP=1', '-AtF', ' ', '-c', sql];
+  const { exitCode, stdout, stderr } = await container.exec(command);
+  if (exitCode !== 0) throw new Error(`psql as the superuser failed (exit ${exitCode}): ${stderr}`);
+  return stdout.split('\n').filter(Boolean);
+}

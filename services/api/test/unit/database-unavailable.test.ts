@@ -5,13 +5,15 @@ import { isDatabaseUnavailable } from '../../src/db/unavailable.ts';
 const withCode = (code: string, message = 'failed') => Object.assign(new Error(message), { code });
 
 describe('isDatabaseUnavailable', () => {
-  it('should count a database that cannot be reached or went away as unavailable (503: retry)', () => {
+  it('should count a database that cannot be reached, went away or cannot be trusted as unavailable (503: retry)', () => {
     for (const error of [
       withCode('ECONNREFUSED'),
       withCode('ETIMEDOUT'),
       withCode('57P01', 'terminating connection due to administrator command'),
       withCode('08006'),
       withCode('53300', 'too many connections for role "pdpl_app"'),
+      withCode('UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'unable to verify the first certificate'),
+      withCode('ERR_TLS_CERT_ALTNAME_INVALID', "Hostname/IP does not match certificate's altnames"),
       new Error('Connection terminated unexpectedly'),
       new Error('timeout exceeded when trying to connect'),
       new Error('Query read timeout'),
