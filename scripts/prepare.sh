@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Makes everything the stack needs that is not in the repository, and only what is missing: the npm dependencies,
 # the base image where no registry is reachable, the secrets, the local CA and certificate, and the images.
-# Idempotent.
+# Idempotent. Arguments name the services whose images to build (scripts/dev.sh); none builds them all.
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -13,4 +13,4 @@ bash scripts/make-tls-certs.sh
 bash scripts/make-base-image.sh
 default_build_ca
 log "building images"
-docker compose build --quiet
+docker compose build --quiet "$@"

@@ -57,9 +57,13 @@ async function rendered(files: readonly string[], cwd = REPO_ROOT): Promise<Comp
   return JSON.parse(stdout);
 }
 
+// `npm run dev` (scripts/dev.sh) names this overlay itself, never together with another: it publishes the data
+// services for an API run on this machine, so it is held to rules of its own below, not combined with the rest.
+const DEVELOPMENT_OVERLAY = 'compose/development.yml';
 const overlays = readdirSync(join(REPO_ROOT, 'compose'))
   .filter((name) => name.endsWith('.yml'))
   .map((name) => `compose/${name}`)
+  .filter((file) => file !== DEVELOPMENT_OVERLAY)
   .sort();
 // Every subset of the overlays, each on top of the core file.
 const combinations: string[][] = [[]];
@@ -79,6 +83,46 @@ describe('compose policy', () => {
     for (const overlay of ['compose/production.yml', 'compose/observability.yml']) {
       assert.ok(overlays.includes(overlay), `${overlay} is not among the overlays found: ${overlays.join(', ')}`);
     }
+  });
+});
+
+describe('the development overlay', () => {
+  const files = ['docker-compose.yml', DEVELOPMENT_OVERLAY];
+  // The data services publish their ports and join a network that is not internal, the only way Docker publishes
+  // a port; every other rule still holds them, and everyone else is held to all of them.
+  const development: PolicyOptions = {
+    ...OPTIONS,
+    edge: { ...OPTIONS.edge, postgres: [5432], redis: [6379] },
+    exceptions: [
+      ...EXCEPTIONS,
+      ...['postgres', 'redis'].map(
+        (service): PolicyException => ({
+          service,
+          rule: 'internal-network',
+          why: 'published on loopback for an API run on this machine (npm run dev)',
+        }),
+      ),
+    ],
+  };
+
+  it('should hold every service to the rules, the data services publishing their own port alone', async () => {
+    const config = await rendered(files);
+
+    assert.deepEqual(policyProblems(config, development), []);
+  });
+
+  it("should publish PostgreSQL and Redis on this machine's loopback only, and nothing else at all", async () => {
+    const config = await rendered(files);
+    const published = Object.entries(config.services).flatMap(([name, service]) =>
+      (service.ports ?? []).map((port) => `${name} ${port.host_ip ?? '*'}:${port.published} -> ${port.target}`),
+    );
+
+    assert.deepEqual(published.sort(), [
+      'nginx 127.0.0.1:443 -> 8443',
+      'nginx 127.0.0.1:80 -> 8080',
+      'postgres 127.0.0.1:5432 -> 5432',
+      'redis 127.0.0.1:6379 -> 6379',
+    ]);
   });
 });
 
