@@ -7,7 +7,7 @@ import { after, before, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import pg from 'pg';
 import type { StartedTestContainer } from 'testcontainers';
-import { POSTGRES_IMAGE, POSTGRES_PASSWORDS, startPostgres } from './postgres-container.ts';
+import { POSTGRES_IMAGE, POSTGRES_PASSWORDS, startPostgres, superuserRows } from './postgres-container.ts';
 import { foreignCertificates, testCertificates } from './test-certificates.ts';
 
 // The platform's PostgreSQL image as production runs it (checklist 3.2 and 4.4): TLS only, scram-sha-256 only,
@@ -17,6 +17,7 @@ import { foreignCertificates, testCertificates } from './test-certificates.ts';
 const run = promisify(execFile);
 const APP_CONNECTION_LIMIT = 4;
 const APP_STATEMENT_TIMEOUT = '1s';
+const APP_IDLE_IN_TRANSACTION_TIMEOUT = '1s';
 
 type Role = 'owner' | 'app' | 'readonly' | 'backup';
 
@@ -35,6 +36,7 @@ before(async () => {
       env: {
         POSTGRES_APP_CONNECTION_LIMIT: String(APP_CONNECTION_LIMIT),
         POSTGRES_APP_STATEMENT_TIMEOUT: APP_STATEMENT_TIMEOUT,
+        POSTGRES_APP_IDLE_IN_TRANSACTION_TIMEOUT: APP_IDLE_IN_TRANSACTION_TIMEOUT,
       },
     }),
     startPostgres({ tlsDir, clientNetworks: '198.51.100.0/24' }),
@@ -104,6 +106,7 @@ async function failureOf(role: Role, sql: string, before?: string): Promise<stri
   }
 }
 
+const pause = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const scalar = async (client: pg.Client, sql: string) => Object.values((await client.query(sql)).rows[0])[0];
 const INSUFFICIENT_PRIVILEGE = '42501';
 
@@ -142,18 +145,7 @@ describe('who may connect', () => {
   });
 
   it('should have no trust rule and no unencrypted way in (pg_hba.conf as the server read it)', async () => {
-    const { stdout } = await run('docker', [
-      'exec',
-      server.getId(),
-      'psql',
-      '-U',
-      'postgres',
-      '-AtF',
-      ' ',
-      '-c',
-      'SELECT type, auth_method FROM pg_hba_file_rules ORDER BY rule_number',
-    ]);
-    const rules = stdout.trim().split('\n');
+    const rules = await superuserRows(server, 'SELECT type, auth_method FROM pg_hba_file_rules ORDER BY rule_number');
 
     assert.deepEqual(rules, ['local peer', 'hostssl reject', 'hostnossl reject', 'hostssl scram-sha-256']);
   });
@@ -166,19 +158,13 @@ describe('who may connect', () => {
   });
 
   it('should give every platform role its own connection limit and no way to more rights', async () => {
-    const { stdout } = await run('docker', [
-      'exec',
-      server.getId(),
-      'psql',
-      '-U',
-      'postgres',
-      '-AtF',
-      ' ',
-      '-c',
-      "SELECT rolname, rolconnlimit, rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls FROM pg_roles WHERE rolname LIKE 'pdpl\\_%' ORDER BY rolname",
-    ]);
+    const roles = await superuserRows(
+      server,
+      'SELECT rolname, rolconnlimit, rolsuper OR rolcreaterole OR rolcreatedb OR rolreplication OR rolbypassrls ' +
+        "FROM pg_roles WHERE rolname LIKE 'pdpl\\_%' ORDER BY rolname",
+    );
 
-    assert.deepEqual(stdout.trim().split('\n'), [
+    assert.deepEqual(roles, [
       `pdpl_app ${APP_CONNECTION_LIMIT} f`,
       'pdpl_backup 3 f',
       'pdpl_owner 3 f',
@@ -215,15 +201,58 @@ describe('what the application role may do', () => {
     });
   }
 
-  it('should have its statements cut off at the statement timeout, and idle transactions bounded', async () => {
+  it('should have its statements cut off at the statement timeout', async () => {
     const client = await connect('app');
     try {
       assert.equal(await scalar(client, 'SHOW statement_timeout'), APP_STATEMENT_TIMEOUT);
-      assert.equal(await scalar(client, 'SHOW idle_in_transaction_session_timeout'), '1min');
       await assert.rejects(client.query('SELECT pg_sleep(3)'), /canceling statement due to statement timeout/);
     } finally {
       await client.end();
     }
+  });
+
+  it('should have its session ended when left idle in a transaction past the timeout, its work undone', async () => {
+    const client = await connect('app');
+    const told: (string | undefined)[] = [];
+    client.on('error', (error: Error & { code?: string }) => told.push(error.code));
+    await client.query('BEGIN');
+    await client.query("INSERT INTO people VALUES (20, 'Left open')");
+
+    await pause(2_000);
+
+    // The server's FATAL first, then the driver's own word for the closed connection.
+    assert.equal(told[0], '25P03', 'the server said why it ended the session');
+    await assert.rejects(client.query('SELECT 1'), /not queryable|Connection terminated/);
+    const reader = await connect('app');
+    assert.equal((await reader.query('SELECT 1 FROM people WHERE id = 20')).rowCount, 0);
+    await reader.end();
+  });
+
+  it('should commit a transaction that keeps working, each pause within the timeout, however long it runs', async () => {
+    const client = await connect('app');
+    await client.query('BEGIN');
+    for (const id of [21, 22, 23]) {
+      await client.query('INSERT INTO people VALUES ($1, $2)', [id, `Busy ${id}`]);
+      await pause(600);
+    }
+    await client.query('COMMIT');
+
+    assert.equal(await scalar(client, 'SHOW idle_in_transaction_session_timeout'), APP_IDLE_IN_TRANSACTION_TIMEOUT);
+    assert.equal(await scalar(client, 'SELECT count(*) FROM people WHERE id IN (21, 22, 23)'), '3');
+    await client.end();
+  });
+
+  it('should default to 30 s statements and 60 s idle transactions when the image is given no timeouts', async () => {
+    const settings = await superuserRows(
+      elsewhere,
+      "SELECT unnest(setconfig) AS setting FROM pg_db_role_setting WHERE setrole = 'pdpl_app'::regrole ORDER BY 1",
+    );
+
+    assert.deepEqual(settings, [
+      'idle_in_transaction_session_timeout=60s',
+      'search_path=pdpl',
+      'statement_timeout=30s',
+    ]);
   });
 });
 
@@ -298,20 +327,7 @@ describe('durability', () => {
   });
 
   it('should take back at the next start what was granted by hand since', async () => {
-    const superuser = (sql: string) =>
-      run('docker', [
-        'exec',
-        server.getId(),
-        'psql',
-        '-U',
-        'postgres',
-        '-d',
-        'pdpl',
-        '-v',
-        'ON_ERROR_STOP=1',
-        '-c',
-        sql,
-      ]);
+    const superuser = (sql: string) => superuserRows(server, sql);
     await superuser('GRANT pdpl_owner TO pdpl_app');
     await superuser('GRANT CREATE ON SCHEMA pdpl TO pdpl_app');
     await superuser('ALTER ROLE pdpl_app SET statement_timeout = 0');
