@@ -240,6 +240,44 @@ describe('policyProblems', () => {
     );
   });
 
+  it('should take an exact version or a digest as a pin, never a tag a registry moves', async () => {
+    const images = {
+      major: 'example/a:3',
+      minor: 'example/b:12.4',
+      latest: 'example/c:latest',
+      exact: 'example/d:1.2.3',
+      suffixed: 'example/e:v1.20.1-alpine',
+      digest: `example/f@sha256:${'0'.repeat(64)}`,
+    };
+    writeFileSync(
+      join(scratch, 'pins.yml'),
+      [
+        'name: pins',
+        'x-hardened: &hardened',
+        '  restart: always',
+        '  healthcheck: { test: ["CMD", "true"] }',
+        '  deploy: { resources: { limits: { cpus: "1", memory: 64m, pids: 10 } } }',
+        '  security_opt: ["no-new-privileges:true"]',
+        '  cap_drop: [ALL]',
+        '  read_only: true',
+        '  user: "1000"',
+        '  logging: { driver: json-file, options: { max-size: 1m, max-file: "2" } }',
+        'services:',
+        ...Object.entries(images).map(([name, image]) => `  ${name}: { <<: *hardened, image: "${image}" }`),
+      ].join('\n'),
+    );
+
+    const problems = policyProblems(await rendered(['pins.yml'], scratch), OPTIONS);
+
+    assert.deepEqual(
+      problems.sort(),
+      ['latest', 'major', 'minor'].map(
+        (name) =>
+          `${name} runs image "${images[name as keyof typeof images]}", which is not pinned to an exact version`,
+      ),
+    );
+  });
+
   it('should lift an exception for its own service and rule only, and name one that lifts nothing', async () => {
     writeFileSync(
       join(scratch, 'excepted.yml'),

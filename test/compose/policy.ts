@@ -76,8 +76,9 @@ interface Finding {
 const SECRET_NAME = /PASSWORD|SECRET|TOKEN|PRIVATE|CREDENTIAL|(^|_)KEY($|_)|AUTH$/i;
 // A URL with a password in it: user:password@host.
 const CREDENTIALS_IN_URL = /\/\/[^/@\s]*:[^/@\s]+@/;
-// An exact version: a digit after an optional v, never a moving tag; a digest may follow.
-const PINNED_TAG = /:v?\d[\w.+-]*(@sha256:[0-9a-f]{64})?$/;
+// An exact version, major.minor.patch after an optional v (a suffix such as -alpine may follow), or a digest:
+// never a moving tag such as latest, 3 or 12.4, which a registry moves to the next release.
+const PINNED_TAG = /(:v?\d+\.\d+\.\d+([-+][\w.-]+)?(@sha256:[0-9a-f]{64})?|@sha256:[0-9a-f]{64})$/;
 const REQUIRED_LIMITS = ['cpus', 'memory', 'pids'];
 
 /** One-shot jobs: another service waits for them to complete. Their exit code is their health. */
