@@ -32,6 +32,9 @@ export interface PostgresOptions {
   readonly dataDir?: string;
 }
 
+/** Succeeds once the server accepts connections: asked inside the container, on its socket, of nobody's API. */
+const READY = ['pg_isready', '-h', '/var/run/postgresql', '-U', 'postgres'];
+
 const secret = (name: string, content: string | Buffer) => ({ content, target: `/run/secrets/${name}`, mode: 0o444 });
 
 /** pdpl/postgres with every role's password and the TLS pair, as compose mounts them. */
@@ -55,9 +58,14 @@ export function startPostgres(options: PostgresOptions) {
       secret('postgres_tls_private_key', readFileSync(join(tlsDir, 'postgres.key'))),
     ])
     .withExposedPorts(hostPort ? { container: 5432, host: hostPort } : 5432)
-    .withWaitStrategy(Wait.forSuccessfulCommand('pg_isready -h /var/run/postgresql -U postgres'))
+    .withWaitStrategy(Wait.forSuccessfulCommand(READY.join(' ')))
     .withStartupTimeout(90_000)
     .start() satisfies Promise<StartedTestContainer>;
+}
+
+/** Whether the server in the container accepts connections now, as its start waits for. */
+export async function acceptsConnections(container: StartedTestContainer): Promise<boolean> {
+  return (await container.exec(READY)).exitCode === 0;
 }
 
 /**
