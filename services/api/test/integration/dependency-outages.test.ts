@@ -9,10 +9,12 @@ import { STALE_AFTER_MS } from '../../src/auth/revocation-mirror.ts';
 import type { DataServices } from './data-services.ts';
 import { startDataServices } from './data-services.ts';
 import { call } from './http-client.ts';
+import { freePort, waitFor } from './restart-helpers.ts';
 
-// What the API does when Redis hangs (a paused container: connections open, no answers) and when PostgreSQL is
-// unreachable: answers within a bounded time, fails closed where a wrong "yes" would be a security hole, and the
-// process keeps running. README.md, "When Redis is down", states the policy these tests hold.
+// What the API does when Redis hangs (a paused container: connections open, no answers), when Redis is stopped
+// (connections closed), and when PostgreSQL is unreachable: answers within a bounded time, fails closed where a
+// wrong "yes" would be a security hole, and the process keeps running. README.md, "When Redis is down", states the
+// policy these tests hold.
 
 const run = promisify(execFile);
 const EMAIL = 'outage@example.com';
@@ -27,7 +29,8 @@ let accessToken: string;
 let refreshToken: string;
 
 before(async () => {
-  services = await startDataServices();
+  // A fixed port, so Redis started again is found where the API looks for it.
+  services = await startDataServices({ redisHostPort: await freePort() });
   settings = services.settingsWith({ REDIS_COMMAND_TIMEOUT_MS: String(COMMAND_TIMEOUT_MS) });
   await services.migrate();
   app = await buildApp(settings);
@@ -41,6 +44,7 @@ before(async () => {
 
 after(async () => {
   await run('docker', ['unpause', services.redis.getId()]).catch(() => undefined);
+  await run('docker', ['start', services.redis.getId()]).catch(() => undefined);
   await app?.close();
   await services?.stop();
 });
@@ -100,6 +104,46 @@ describe('Redis back', () => {
     }
 
     assert.equal(me.status, 200);
+  });
+});
+
+describe('Redis stopped', () => {
+  // Far above the bound below: a command queued until Redis came back would wait for it, or for this timeout.
+  const SLOW_COMMAND_TIMEOUT_MS = 10_000;
+  const BOUND_MS = 1_000;
+  let patient: FastifyInstance;
+  let patientUrl: string;
+
+  before(async () => {
+    patient = await buildApp(services.settingsWith({ REDIS_COMMAND_TIMEOUT_MS: String(SLOW_COMMAND_TIMEOUT_MS) }));
+    patientUrl = await patient.listen({ host: '127.0.0.1', port: 0 });
+    assert.equal((await call(patientUrl, 'GET', '/v1/me', { token: accessToken })).status, 200);
+    // Stopped, not paused: the connection is closed, and the client only tries to reconnect.
+    await run('docker', ['stop', services.redis.getId()]);
+    // Past this, the instance's copy of the revocations is no longer trusted, and every check asks Redis.
+    await new Promise((resolve) => setTimeout(resolve, STALE_AFTER_MS + 100));
+  });
+  after(async () => {
+    await run('docker', ['start', services.redis.getId()]);
+    await patient?.close();
+  });
+
+  it(`should refuse an authenticated request with 503 within ${BOUND_MS} ms, queueing nothing for later`, async () => {
+    const { result, ms } = await timed(() => call(patientUrl, 'GET', '/v1/me', { token: accessToken }));
+
+    assert.equal(result.status, 503);
+    assert.equal(result.body.error.code, 'SERVICE_UNAVAILABLE');
+    assert.ok(ms < BOUND_MS, `answered after ${Math.round(ms)} ms`);
+  });
+
+  it('should serve the same request once Redis is started again, with nothing restarted', async () => {
+    await run('docker', ['start', services.redis.getId()]);
+
+    await waitFor(
+      'the request to be served',
+      async () => (await call(patientUrl, 'GET', '/v1/me', { token: accessToken })).status === 200,
+      30_000,
+    );
   });
 });
 
