@@ -45,6 +45,7 @@ interface Gathered {
 }
 
 const CONFIG_FILE_SETTING: SettingInfo = { key: '(config file)', env: 'CONFIG_FILE', sensitive: false, doc: '' };
+const DOTENV_SETTING: SettingInfo = { key: '(.env file)', env: '.env', sensitive: false, doc: '' };
 
 function problemFor(setting: SettingInfo, message: string, fix: string): Problem {
   return { key: setting.key, env: setting.env, message, fix };
@@ -95,7 +96,12 @@ function resolveSetting(setting: SettingInfo, { realEnv, dotenv, managed }: Sett
 /** The .env file's variables, in development only; it may not set ENVIRONMENT, since it is read because of it. */
 function developmentDotenv(environment: string, options: LoadOptions, problems: Problem[]): Record<string, string> {
   if (environment !== 'development') return {};
-  const dotenv = readDotenv(options.dotenvPath ?? join(process.cwd(), '.env'));
+  const file = readDotenv(options.dotenvPath ?? join(process.cwd(), '.env'));
+  if (!('values' in file)) {
+    problems.push(problemFor(DOTENV_SETTING, file.message, file.fix));
+    return {};
+  }
+  const dotenv = file.values;
   if (dotenv.ENVIRONMENT !== undefined) {
     const setting = settingByKey('environment') as SettingInfo;
     problems.push(problemFor(setting, 'is set in the .env file', 'set ENVIRONMENT in the real environment instead'));

@@ -1,4 +1,6 @@
 import assert from 'node:assert/strict';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
 import { loadConfig } from '../src/index.ts';
 import { NO_DOTENV, problemsOf as problemsFor, scratchFolder } from './support.ts';
@@ -83,6 +85,14 @@ describe('configuration sources', () => {
     const dotenv = file('sneaky.env', 'ENVIRONMENT=production\n');
 
     assert.deepEqual(problemsOf({}, dotenv), ['environment: is set in the .env file']);
+  });
+
+  it('should refuse a .env file it cannot read, naming the file, instead of failing on it', () => {
+    // A folder where the file should be fails to read for root too, unlike a mode of 000.
+    const dotenv = join(scratch.path, 'folder.env');
+    mkdirSync(dotenv, { recursive: true });
+
+    assert.deepEqual(problemsOf({}, dotenv), [`(.env file): ${dotenv} cannot be read (EISDIR)`]);
   });
 
   it('should refuse a secret in the config file in production', () => {
