@@ -79,8 +79,10 @@ export function registerFormats(): void {
           ? value.filter((item) => typeof item !== 'string' || !isOrigin(item))
           : [value];
         if (bad.length) {
+          // An item with an @ may be a URL with a password in it (load.ts withholds convict's echo alike).
+          const shown = bad.map((item) => (String(item).includes('@') ? '(an item with an @)' : item));
           throw new Error(
-            `must list origins like https://app.example.vn (no path, no trailing slash); not: ${bad.join(', ')}`,
+            `must list origins like https://app.example.vn (no path, no trailing slash); not: ${shown.join(', ')}`,
           );
         }
       },

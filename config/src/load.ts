@@ -143,9 +143,11 @@ function gather(options: LoadOptions): Gathered {
 }
 
 // Convict reports one line per problem as "<key>: <message>[: value was <json>]", masking sensitive values, and
-// "configuration param '<key>' not declared in the schema" for unknown keys.
+// "configuration param '<key>' not declared in the schema" for unknown keys. It echoes any other refused value, so
+// an echo holding an @ is dropped: a URL carries its user name and password before one (ftp://user:pass@host).
 function convictProblems(error: Error): Problem[] {
-  return error.message.split('\n').map((line) => {
+  return error.message.split('\n').map((echoed) => {
+    const line = echoed.replace(/: value was .*@.*$/, '');
     const undeclared =
       /^configuration param '([^']+)' not declared in the schema$/.exec(line) ??
       /^cannot find configuration param '([^']+)'/.exec(line);

@@ -149,6 +149,19 @@ function secretManagerLink(settings: Settings): Problem[] {
   return [problem('secrets.infisical.siteUrl', 'would send secrets in clear across a network', fix)];
 }
 
+/**
+ * A user name or password inside the Infisical URL would be printed wherever the settings are (the URL is no
+ * secret), and Infisical ignores it anyway: the machine identity logs in with its client id and secret.
+ */
+function secretManagerUrlCredentials(settings: Settings): Problem[] {
+  const { siteUrl } = settings.secrets.infisical;
+  if (siteUrl === '') return [];
+  const url = new URL(siteUrl);
+  if (url.username === '' && url.password === '') return [];
+  const fix = 'remove them from the URL; Infisical logs in with INFISICAL_CLIENT_ID and INFISICAL_CLIENT_SECRET_FILE';
+  return [problem('secrets.infisical.siteUrl', 'holds a user name or password', fix)];
+}
+
 /** What Infisical cannot be reached without; loadSettings does not try to connect while one is missing. */
 export const INFISICAL_COORDINATES = ['siteUrl', 'clientId', 'clientSecret', 'projectId', 'environment'] as const;
 
@@ -176,6 +189,7 @@ export function checkRules(settings: Settings): Problem[] {
   const problems = [
     ...tokenLifetimes(settings),
     ...secretProvider(settings),
+    ...secretManagerUrlCredentials(settings),
     ...caFile(settings, 'database.caFile'),
     ...caFile(settings, 'redis.caFile'),
   ];

@@ -305,7 +305,9 @@ export const schema = {
     },
     infisical: {
       siteUrl: {
-        doc: 'Base URL of the Infisical server, e.g. http://infisical:8080 inside the stack.',
+        doc:
+          'Base URL of the Infisical server, e.g. http://infisical:8080 inside the stack. No user name or password ' +
+          'in it: the machine identity logs in with INFISICAL_CLIENT_ID and INFISICAL_CLIENT_SECRET.',
         format: 'url-or-empty',
         default: '',
         env: 'INFISICAL_SITE_URL',

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { loadConfig } from '../src/index.ts';
+import { ConfigError, loadConfig } from '../src/index.ts';
 import { NO_DOTENV, problemsOf as problemsFor, scratchFolder } from './support.ts';
 
 const scratch = scratchFolder('sources');
@@ -130,6 +130,61 @@ describe('configuration sources', () => {
       'secrets.infisical.clientSecret: is required when SECRETS_PROVIDER=infisical',
       'secrets.infisical.projectId: is required when SECRETS_PROVIDER=infisical',
     ]);
+  });
+});
+
+describe('the Infisical URL', () => {
+  const infisical = {
+    SECRETS_PROVIDER: 'infisical',
+    INFISICAL_CLIENT_ID: 'api-identity',
+    INFISICAL_CLIENT_SECRET: 'client-secret-value-5e4d3c',
+    INFISICAL_PROJECT_ID: 'project-1',
+  };
+  const password = 'url-password-9f8e7d';
+
+  const errorFor = (siteUrl: string): ConfigError => {
+    try {
+      loadConfig({ env: { ...infisical, INFISICAL_SITE_URL: siteUrl }, dotenvPath: NO_DOTENV });
+    } catch (error) {
+      assert.ok(error instanceof ConfigError, `expected a ConfigError, got ${error}`);
+      return error;
+    }
+    return assert.fail(`${siteUrl.replace(password, '***')} was accepted`);
+  };
+
+  it('should refuse a user name or password in it, pointing at the client id and secret', () => {
+    const error = errorFor(`https://ops:${password}@infisical.example.vn`);
+
+    assert.deepEqual(error.problems, [
+      {
+        key: 'secrets.infisical.siteUrl',
+        env: 'INFISICAL_SITE_URL',
+        message: 'holds a user name or password',
+        fix: 'remove them from the URL; Infisical logs in with INFISICAL_CLIENT_ID and INFISICAL_CLIENT_SECRET_FILE',
+      },
+    ]);
+    assert.ok(!error.message.includes(password), 'the report quotes the password');
+  });
+
+  it('should refuse a user name alone, in any environment', () => {
+    const error = errorFor('http://ops@infisical:8080');
+
+    assert.deepEqual(
+      error.problems.map((problem) => problem.message),
+      ['holds a user name or password'],
+    );
+  });
+
+  it('should never echo a refused URL that holds a password', () => {
+    for (const siteUrl of [`ftp://ops:${password}@infisical.example.vn`, `http://ops:${password}@infisical host`]) {
+      const error = errorFor(siteUrl);
+
+      assert.deepEqual(
+        error.problems.map((problem) => `${problem.env}: ${problem.message}`),
+        ['INFISICAL_SITE_URL: must be an http(s) URL'],
+      );
+      assert.ok(!error.message.includes(password), 'the report quotes the password');
+    }
   });
 });
 
