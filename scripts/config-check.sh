@@ -2,7 +2,7 @@
 # Validates configuration without starting anything: npm run config:check [-- --json] [-- --compose]
 #   (default)  the environment of this shell, as a script or one-shot job on this host would see it
 #   --compose  the api service of docker-compose.yml, with its variables and Docker secrets, inside its image
-# Exit 0 when valid, 1 when not.
+# Exit 0 when valid, 1 when not, 2 when the check itself failed.
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 

@@ -11,3 +11,4 @@ export { InfisicalError } from './secret-providers/infisical-error.js';
 export { MIN_SECRET_LENGTH, secretWeakness } from './secret-strength.js';
 export type { SettingInfo, Settings } from './settings.js';
 export { SETTINGS } from './settings.js';
+export { EXIT_START_FAILED, unexpectedFailure } from './unexpected-failure.js';

@@ -1,18 +1,27 @@
 import type { LoadedSettings } from '@pdpl/config';
-import { EXIT_INVALID_CONFIG, isConfigurationFailure, loadSettings } from '@pdpl/config';
+import {
+  EXIT_INVALID_CONFIG,
+  EXIT_START_FAILED,
+  isConfigurationFailure,
+  loadSettings,
+  unexpectedFailure,
+} from '@pdpl/config';
 import closeWithGrace from 'close-with-grace';
 import { buildApp } from './app.js';
 import { applyRefreshedSecrets } from './secrets-refresh.js';
 
-const EXIT_START_FAILED = 2;
-
+/** The settings, or an exit: 1 with the one report of every configuration problem, 2 for any other failure. */
 async function boot(): Promise<LoadedSettings> {
   try {
     return await loadSettings();
   } catch (error) {
-    if (!isConfigurationFailure(error)) throw error;
-    process.stderr.write(`${error.message}\n`);
-    process.exit(EXIT_INVALID_CONFIG);
+    if (isConfigurationFailure(error)) {
+      process.stderr.write(`${error.message}\n`);
+      process.exit(EXIT_INVALID_CONFIG);
+    }
+    // Never rethrown: Node would print the message and stack, and exit 1 as if the configuration were at fault.
+    process.stderr.write(`api: FAIL: ${unexpectedFailure('loading the settings', error)}\n`);
+    process.exit(EXIT_START_FAILED);
   }
 }
 
