@@ -1,38 +1,22 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { FAULT_TEXT } from '../../../../config/test/fixtures/without-infisical-sdk.ts';
+import { freePort, SCRATCH, SERVER, startApiProcess, WITHOUT_INFISICAL_SDK, waitFor } from './api-process.ts';
 
-// The API as the container runs it: a process that refuses bad configuration and stops cleanly on SIGTERM.
+// The API as the container runs it: a process that refuses bad configuration with exit 1, fails any other way with
+// exit 2, and stops cleanly on SIGTERM. What it prints is tested in server-redaction.test.ts.
 
-const SERVER = fileURLToPath(new URL('../../src/server.ts', import.meta.url));
+const startServer = (env: NodeJS.ProcessEnv, options = {}) => startApiProcess(SERVER, env, options);
 
-async function freePort(): Promise<number> {
-  const server = createServer().listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const { port } = server.address() as { port: number };
-  server.close();
-  return port;
-}
-
-function startServer(env: NodeJS.ProcessEnv) {
-  const isolated = { PATH: process.env.PATH, DATABASE_PORT: '1', REDIS_PORT: '1', ...env };
-  // Run from an empty folder, so no developer's .env reaches the process; tsx is then found by its full path.
-  const tsx = import.meta.resolve('tsx');
-  const child = spawn(process.execPath, ['--import', tsx, SERVER], { env: isolated, cwd: tmpdir() });
-  let output = '';
-  child.stdout.on('data', (chunk) => {
-    output += chunk;
-  });
-  child.stderr.on('data', (chunk) => {
-    output += chunk;
-  });
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-  return { child, exited, output: () => output };
-}
+const INFISICAL = {
+  SECRETS_PROVIDER: 'infisical',
+  INFISICAL_SITE_URL: 'http://127.0.0.1:9',
+  INFISICAL_CLIENT_ID: 'api-identity',
+  INFISICAL_CLIENT_SECRET: 'client-secret-value-7f6e5d4c',
+  INFISICAL_PROJECT_ID: 'project-1',
+};
 
 describe('API server process', () => {
   it('should exit 1 and list every problem when production settings are insecure', async () => {
@@ -47,38 +31,50 @@ describe('API server process', () => {
     assert.doesNotMatch(server.output(), /hunter2-secret/);
   });
 
-  it('should print no secret, password or token at the most verbose log level', async () => {
-    const secrets = {
-      DATABASE_PASSWORD: 'db-secret-value-1a2b3c4d5e',
-      REDIS_PASSWORD: 'redis-secret-value-6f7a8b9c',
-      JWT_SECRET: 'jwt-secret-value-0d1e2f3a4b5c6d7e8f9a0b1c',
-    };
-    const port = await freePort();
-    const server = startServer({ LOG_LEVEL: 'trace', PORT: String(port), HOST: '127.0.0.1', ...secrets });
-    await waitFor(() => server.output().includes('Server listening'), server);
-    const base = `http://127.0.0.1:${port}`;
-    const password = 'typed-password-9z8y7x';
-    const token = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJlLXZhbHVl';
+  it('should exit 1 with the one report when the .env file cannot be read', async () => {
+    const folder = join(SCRATCH, 'unreadable-dotenv');
+    // A folder where the file should be fails to read for root too, unlike a mode of 000.
+    mkdirSync(join(folder, '.env'), { recursive: true });
 
-    await fetch(`${base}/v1/auth/login`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', cookie: `refresh=${token}` },
-      body: JSON.stringify({ email: 'ops@example.com', password }),
-    });
-    await fetch(`${base}/v1/me?token=${token}`, { headers: { authorization: `Bearer ${token}` } });
-    await fetch(`${base}/v1/auth/refresh`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ refreshToken: token }),
-    });
-    await fetch(`${base}/health/ready`);
-    server.child.kill('SIGTERM');
-    await server.exited;
+    const server = startServer({}, { cwd: folder });
+    const [code] = await server.exited;
 
-    assert.match(server.output(), /"msg":"incoming request"/, 'request logging was on');
-    for (const value of [...Object.values(secrets), password, token]) {
-      assert.ok(!server.output().includes(value), `the output contains ${value.slice(0, 12)}...`);
-    }
+    assert.equal(code, 1, server.output());
+    assert.equal(
+      server.output(),
+      'Invalid configuration, 1 problem:\n' +
+        `- (.env file) (.env): ${join(folder, '.env')} cannot be read (EISDIR). ` +
+        'Fix: make it a file this user may read, or remove it (only development reads it).\n',
+    );
+  });
+
+  it('should exit 1 naming INFISICAL_SITE_URL when it holds a password, without printing it', async () => {
+    const password = 'url-password-1a2b3c4d';
+    const server = startServer({ ...INFISICAL, INFISICAL_SITE_URL: `http://ops:${password}@127.0.0.1:9` });
+
+    const [code] = await server.exited;
+
+    assert.equal(code, 1, server.output());
+    assert.match(
+      server.output(),
+      /^- secrets\.infisical\.siteUrl \(INFISICAL_SITE_URL\): holds a user name or password\. Fix: .*INFISICAL_CLIENT_ID and INFISICAL_CLIENT_SECRET_FILE\.$/m,
+    );
+    assert.ok(!server.output().includes(password), 'the output contains the password');
+    assert.ok(!server.output().includes(INFISICAL.INFISICAL_CLIENT_SECRET), 'the output contains the client secret');
+  });
+
+  it('should exit 2 with one line naming what failed when loading fails for another reason', async () => {
+    const server = startServer(INFISICAL, { preload: WITHOUT_INFISICAL_SDK });
+
+    const [code] = await server.exited;
+
+    assert.equal(code, 2, server.output());
+    assert.equal(
+      server.output(),
+      'api: FAIL: loading the settings failed with Error [ERR_MODULE_NOT_FOUND], which is no configuration problem ' +
+        '(its message is withheld: it may quote a secret)\n',
+    );
+    assert.ok(!server.output().includes(FAULT_TEXT), "the output quotes the error's message");
   });
 
   it('should stop cleanly with exit 0 on SIGTERM', async () => {
@@ -102,12 +98,3 @@ describe('API server process', () => {
     assert.match(server.output(), /"signal":"SIGTERM".*"msg":"shutting down"/);
   });
 });
-
-async function waitFor(condition: () => boolean, server: ReturnType<typeof startServer>): Promise<void> {
-  const deadline = Date.now() + 20_000;
-  while (!condition()) {
-    if (server.child.exitCode !== null) assert.fail(`the server exited early:\n${server.output()}`);
-    if (Date.now() > deadline) assert.fail(`the server did not start within 20 s:\n${server.output()}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
