@@ -8,7 +8,7 @@ import { checkRules } from './rules.js';
 import { schema } from './schema.js';
 import type { SettingInfo, Settings } from './settings.js';
 import { SETTINGS, settingByKey } from './settings.js';
-import { keysIn, readConfigFile } from './sources/config-file.js';
+import { blankKeysIn, keysIn, readConfigFile } from './sources/config-file.js';
 import { readDotenv } from './sources/dotenv.js';
 import { readSecretFile } from './sources/secret-file.js';
 
@@ -125,6 +125,10 @@ function gather(options: LoadOptions): Gathered {
   for (const key of fileValues ? keysIn(fileValues) : []) {
     const setting = settingByKey(key);
     if (setting?.sensitive) exposed.set(setting, 'config-file');
+  }
+  for (const key of fileValues ? blankKeysIn(fileValues) : []) {
+    const fix = 'remove it from the config file to use the default, or give a value';
+    problems.push({ key, env: 'CONFIG_FILE', message: 'is set but empty', fix });
   }
 
   const environment = realEnv.ENVIRONMENT ?? (fileValues?.environment as string | undefined) ?? 'development';

@@ -35,6 +35,18 @@ describe('configuration sources', () => {
     assert.deepEqual(problemsOf({ CONFIG_FILE: config }), ['server.prot: is not a setting']);
   });
 
+  it('should refuse an empty or blank string in the config file, as it refuses an empty variable', () => {
+    const config = file(
+      'blank.json',
+      JSON.stringify({ secrets: { infisical: { clientId: '   ', projectId: '' } }, database: { name: 'named' } }),
+    );
+
+    assert.deepEqual(problemsOf({ CONFIG_FILE: config }), [
+      'secrets.infisical.clientId: is set but empty',
+      'secrets.infisical.projectId: is set but empty',
+    ]);
+  });
+
   it('should say where a config file is broken without quoting it', () => {
     // Unquoted, so that JSON.parse's own message would quote the text around it.
     const config = file('broken.json', '{"database": {"password": hunter2-very-secret}}');

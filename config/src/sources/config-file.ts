@@ -48,3 +48,11 @@ export function keysIn(values: Record<string, unknown>, prefix = ''): string[] {
       : [key];
   });
 }
+
+/** Dotted keys of the leaves the file sets to an empty or blank string: never a silent empty value, as in a variable. */
+export function blankKeysIn(values: Record<string, unknown>): string[] {
+  return keysIn(values).filter((key) => {
+    const value = key.split('.').reduce<unknown>((node, name) => (node as Record<string, unknown>)[name], values);
+    return typeof value === 'string' && value.trim() === '';
+  });
+}
