@@ -3,7 +3,9 @@
 # ask the internal listener, OCSP stapling or not, the certificate metrics), then execs nginx with a watch loop as
 # its child, which reloads nginx gracefully when the API's addresses or the certificate change.
 # The redirect uses the configured origin, never the request's Host header, which a client controls.
-# Env: PUBLIC_HOST (default localhost), PUBLIC_HTTPS_PORT (default 443).
+# Env: PUBLIC_HOST (default localhost), PUBLIC_HTTPS_PORT (default 443), TLS_CERTIFICATE_FILE and
+# TLS_PRIVATE_KEY_FILE (default the tls_certificate and tls_private_key secrets; compose/letsencrypt.yml names a
+# volume's files instead, which certbot replaces by rename).
 #
 # Why nginx is PID 1 and the loop its child, not bash supervising both: `docker stop` signals PID 1 only, and
 # nginx handles SIGQUIT and SIGTERM itself (a bash PID 1 would have to trap and forward them, and bash delivers a
@@ -14,7 +16,8 @@
 set -euo pipefail
 
 readonly RUNTIME_DIR=/tmp/nginx
-readonly CERTIFICATE=/run/secrets/tls_certificate
+readonly CERTIFICATE=${TLS_CERTIFICATE_FILE:-/run/secrets/tls_certificate}
+readonly PRIVATE_KEY=${TLS_PRIVATE_KEY_FILE:-/run/secrets/tls_private_key}
 # The upstream's name in conf.d/pdpl.conf.
 readonly API_NAME=api
 readonly WATCH_INTERVAL_S=1
@@ -39,6 +42,17 @@ write_public_origin() {
   [[ $port == 443 ]] || origin+=:$port
   # shellcheck disable=SC2016 # $public_origin is an nginx variable, written literally
   printf 'set $public_origin "%s";\n' "$origin" | publish "$RUNTIME_DIR/public-origin.conf"
+}
+
+# Which pair the HTTPS server reads (conf.d/pdpl.conf includes this file). Plain paths only: nginx reads the text.
+write_certificate_paths() {
+  local path
+  for path in "$CERTIFICATE" "$PRIVATE_KEY"; do
+    [[ $path =~ ^/[A-Za-z0-9._/-]+$ ]] ||
+      fail "TLS_CERTIFICATE_FILE and TLS_PRIVATE_KEY_FILE must be absolute paths of letters, digits and ._/-, got: $path"
+  done
+  printf 'ssl_certificate %s;\nssl_certificate_key %s;\n' "$CERTIFICATE" "$PRIVATE_KEY" |
+    publish "$RUNTIME_DIR/certificate.conf"
 }
 
 # An IPv4 address from /proc/net/route's little-endian hex, plus an optional offset.
@@ -209,7 +223,9 @@ serves() {
 }
 
 mkdir -p "$RUNTIME_DIR"
-[[ -r $CERTIFICATE ]] || fail "the certificate $CERTIFICATE is missing or unreadable (the tls_certificate secret)"
+write_certificate_paths
+[[ -r $CERTIFICATE ]] ||
+  fail "the certificate $CERTIFICATE is missing or unreadable (the tls_certificate secret, or TLS_CERTIFICATE_FILE)"
 write_public_origin
 write_internal_clients
 write_ocsp_stapling || fail "cannot decide on OCSP stapling (see above)"
