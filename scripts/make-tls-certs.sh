@@ -6,6 +6,8 @@
 # not cover its names (PDPL_PUBLIC_HOST for the edge), or that expires within 30 days. Prints the names of the
 # files it creates.
 # (The passwords and keys are made by `npm run secrets:generate`.)
+# With compose/letsencrypt.yml, nginx reads no tls/server.*: certbot gives it its pair through a volume, so this
+# script never touches that certificate; the local pair it still makes is unused there.
 # Env: PDPL_SECRETS_DIR (default <repo>/.secrets), PDPL_PUBLIC_HOST (extra DNS name in the server certificate),
 #      PDPL_SECRETS_GID (the group the platform's containers join to read their secrets: 10001 for root,
 #      otherwise the caller's own group; scripts/lib.sh exports the same value for compose).

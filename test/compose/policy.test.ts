@@ -7,7 +7,13 @@ import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { SETTINGS } from '../../config/src/settings.ts';
 import { REPO_ROOT } from '../e2e/compose-stack.ts';
-import { type ComposeConfig, type PolicyException, type PolicyOptions, policyProblems } from './policy.ts';
+import {
+  type ComposeConfig,
+  type ComposeService,
+  type PolicyException,
+  type PolicyOptions,
+  policyProblems,
+} from './policy.ts';
 
 // Every combination of docker-compose.yml with the overlays in compose/, every profile switched on, as
 // `docker compose config` renders it: no engine is needed, only the Compose CLI.
@@ -44,6 +50,7 @@ const OPTIONS: PolicyOptions = {
 const ENV: NodeJS.ProcessEnv = {
   ...Object.fromEntries(Object.entries(process.env).filter(([name]) => !/^(COMPOSE_|PDPL_)/.test(name))),
   PDPL_PUBLIC_HOST: 'api.example.test',
+  PDPL_ACME_EMAIL: 'ops@example.test',
 };
 
 async function rendered(files: readonly string[], cwd = REPO_ROOT): Promise<ComposeConfig> {
@@ -162,6 +169,45 @@ describe('compose wiring', () => {
     assert.deepEqual(Object.keys(config.services.postgres?.networks ?? {}), ['data']);
     assert.deepEqual(Object.keys(config.services.redis?.networks ?? {}), ['data']);
     assert.deepEqual(Object.keys(config.services.nginx?.networks ?? {}), ['edge']);
+  });
+});
+
+describe("the Let's Encrypt overlay", () => {
+  type Mount = { type: string; source: string; target: string; read_only?: boolean };
+  type Wired = ComposeService & { volumes?: Mount[]; secrets?: { source: string }[] };
+  const mounts = (service: Wired | undefined) =>
+    (service?.volumes ?? []).map((mount) => `${mount.source}:${mount.target}:${mount.read_only ? 'ro' : 'rw'}`);
+
+  it('should give nginx its pair from the edge-tls volume, not from .secrets, and the webroot read-only', async () => {
+    const config = await rendered(['docker-compose.yml', 'compose/production.yml', 'compose/letsencrypt.yml']);
+    const nginx = config.services.nginx as Wired;
+
+    assert.deepEqual(nginx.secrets ?? [], [], 'no tls_certificate or tls_private_key secret');
+    assert.equal(nginx.environment?.TLS_CERTIFICATE_FILE, '/run/edge-tls/server.crt');
+    assert.equal(nginx.environment?.TLS_PRIVATE_KEY_FILE, '/run/edge-tls/server.key');
+    assert.deepEqual(mounts(nginx).sort(), ['acme-webroot:/var/www/acme:ro', 'edge-tls:/run/edge-tls:ro']);
+    assert.equal(nginx.depends_on?.['edge-tls-init']?.condition, 'service_completed_successfully');
+  });
+
+  it('should let certbot and its one-shot alone write the three volumes, and keep its account from nginx', async () => {
+    const config = await rendered(['docker-compose.yml', 'compose/letsencrypt.yml']);
+    const certbot = config.services.certbot as Wired;
+    const writers = Object.entries(config.services as Record<string, Wired>)
+      .filter(([, service]) =>
+        mounts(service).some((mount) => /^(acme-webroot|edge-tls|letsencrypt):.*:rw$/.test(mount)),
+      )
+      .map(([name]) => name);
+
+    assert.deepEqual(writers.sort(), ['certbot', 'edge-tls-init']);
+    assert.deepEqual(mounts(certbot).sort(), [
+      'acme-webroot:/var/www/acme:rw',
+      'edge-tls:/run/edge-tls:rw',
+      'letsencrypt:/etc/letsencrypt:rw',
+    ]);
+    assert.equal(certbot.environment?.ACME_EMAIL, 'ops@example.test');
+    assert.equal(certbot.environment?.ACME_STAGING, 'false', "Let's Encrypt's production CA by default");
+    assert.equal(certbot.environment?.ACME_SERVER, '');
+    assert.equal(certbot.depends_on?.nginx?.condition, 'service_healthy');
   });
 });
 
