@@ -6,6 +6,8 @@
 source "$(dirname "$0")/lib.sh"
 
 require_engine
+# Before any change: an overlay's required setting (PDPL_PUBLIC_HOST, PDPL_ACME_EMAIL) unset fails here, by name.
+docker compose config --quiet || fail "the compose files above do not render; nothing was changed. Set what they name"
 [[ -f node_modules/.package-lock.json ]] || npm ci --no-audit --no-fund --loglevel=error
 npx tsc -b config
 node config/dist/cli/generate-secrets.js
