@@ -49,7 +49,7 @@ write_certificate_paths() {
   local path
   for path in "$CERTIFICATE" "$PRIVATE_KEY"; do
     [[ $path =~ ^/[A-Za-z0-9._/-]+$ ]] ||
-      fail "TLS_CERTIFICATE_FILE and TLS_PRIVATE_KEY_FILE must be absolute paths of letters, digits and ._/-, got: $path"
+      fail "TLS_CERTIFICATE_FILE and TLS_PRIVATE_KEY_FILE must be absolute paths (letters, digits, ._/-), got: $path"
   done
   printf 'ssl_certificate %s;\nssl_certificate_key %s;\n' "$CERTIFICATE" "$PRIVATE_KEY" |
     publish "$RUNTIME_DIR/certificate.conf"
