@@ -11,7 +11,8 @@ bash scripts/config-check.sh --compose >&2 ||
 log "starting the stack"
 if ! docker compose up --detach --wait --wait-timeout 180; then
   docker compose ps --all >&2
-  for service in migrate api; do
+  # certbot with compose/letsencrypt.yml: a name that does not resolve here, or port 80 closed, shows there.
+  for service in $(docker compose config --services | grep -x -E 'migrate|api|certbot'); do
     printf '\n--- last lines of %s ---\n' "$service" >&2
     docker compose logs --no-log-prefix --tail 15 "$service" >&2 || true
   done
