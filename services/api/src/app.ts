@@ -18,7 +18,7 @@ import { ApiError, errorBody } from './http/errors.js';
 import { loggerOptions } from './http/logger.js';
 import { registerMetrics } from './http/metrics.js';
 import { registerRateLimits } from './http/rate-limits.js';
-import { registerSecurityHeaders } from './http/security-headers.js';
+import { ANSWER_HEADERS, registerSecurityHeaders } from './http/security-headers.js';
 import { connectRedis, createRedis } from './redis-client.js';
 import { authRoutes } from './routes/auth.js';
 import { healthRoutes } from './routes/health.js';
@@ -69,7 +69,8 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
       request.log.info({ code: error.code }, 'request refused before routing');
       // The option's reply type is generic over every route's schema; this answer belongs to no route.
       const untyped = reply as unknown as FastifyReply;
-      untyped.header('x-request-id', request.id);
+      // Refused before any hook runs: the answer's headers are set here.
+      untyped.headers(ANSWER_HEADERS).header('x-request-id', request.id);
       untyped.status(400).send(errorBody(new ApiError('VALIDATION_FAILED', [detail]), request.id));
     },
   });
@@ -82,11 +83,6 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) =>
     body === '' ? done(null, undefined) : parseJson(request, body as string, done),
   );
-  app.addHook('onRequest', (request, reply, done) => {
-    // Answers carry personal data: no cache, browser or proxy, may keep one (OWASP REST guidance).
-    reply.headers({ 'x-request-id': request.id, 'cache-control': 'no-store' });
-    done();
-  });
   app.addHook('onClose', async () => {
     mirror.stop();
     // quit() waits for a reply and would hang on a Redis that is down; disconnect() also stops reconnecting.

@@ -111,6 +111,41 @@ describe('API errors', () => {
     assert.equal(headers['x-powered-by'], undefined);
   });
 
+  it('should send the same security headers and no-store on every answer, refusals and failures included', async () => {
+    const names = [
+      'content-security-policy',
+      'cross-origin-opener-policy',
+      'cross-origin-resource-policy',
+      'referrer-policy',
+      'x-content-type-options',
+      'x-frame-options',
+      'cache-control',
+    ];
+    const pick = (headers: Record<string, unknown>) => Object.fromEntries(names.map((name) => [name, headers[name]]));
+    const answers = {
+      200: await app.inject({ method: 'GET', url: '/health/live' }),
+      '400 URL': await app.inject({ method: 'GET', url: '/v1/%ff' }),
+      '400 JSON': await login('{"email":'),
+      401: await app.inject({ method: 'GET', url: '/v1/me' }),
+      404: await app.inject({ method: 'GET', url: '/nope' }),
+      413: await login({ email: 'ops@example.com', password: 'x'.repeat(100_000) }),
+      415: await login('email=x', 'application/x-www-form-urlencoded'),
+      503: await app.inject({ method: 'GET', url: '/health/ready' }),
+    };
+    const expected = pick(answers[200].headers);
+
+    assert.equal(expected['cache-control'], 'no-store');
+    assert.ok(
+      names.every((name) => typeof expected[name] === 'string'),
+      JSON.stringify(expected),
+    );
+    for (const [label, answer] of Object.entries(answers)) {
+      assert.equal(String(answer.statusCode), label.split(' ')[0]);
+      assert.deepEqual(pick(answer.headers), expected, `the headers of the ${label} answer`);
+      assert.match(String(answer.headers['x-request-id']), /\S/, `the request id of the ${label} answer`);
+    }
+  });
+
   it('should serve Prometheus metrics, counting requests by route pattern', async () => {
     await app.inject({ method: 'GET', url: '/health/live' });
 
