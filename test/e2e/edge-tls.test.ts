@@ -2,6 +2,7 @@ import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { connect as http2Connect } from 'node:http2';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
@@ -85,10 +86,18 @@ async function eventually<T>(what: string, seconds: number, check: () => Promise
 interface Handshake {
   readonly protocol: string | null;
   readonly certificate: X509Certificate;
+  /** The application protocol agreed by ALPN, or false. */
+  readonly alpn: string | false | null;
 }
 
-/** A TLS handshake offering exactly one protocol version, with every cipher the client library still has. */
-function handshake(port: number, version: SecureVersion): Promise<Handshake> {
+interface Offer {
+  /** OpenSSL's cipher list for TLS 1.2 and below; every cipher the client library still has by default. */
+  readonly ciphers?: string;
+  readonly alpn?: string[];
+}
+
+/** A TLS handshake offering exactly one protocol version, and the ciphers and application protocols given. */
+function handshake(port: number, version: SecureVersion, offer: Offer = {}): Promise<Handshake> {
   return new Promise((resolve, reject) => {
     const socket = tlsConnect({
       host: '127.0.0.1',
@@ -97,15 +106,17 @@ function handshake(port: number, version: SecureVersion): Promise<Handshake> {
       minVersion: version,
       maxVersion: version,
       // OpenSSL 3 offers nothing below TLS 1.2 at its default security level.
-      ciphers: 'DEFAULT@SECLEVEL=0',
+      ciphers: offer.ciphers ?? 'DEFAULT@SECLEVEL=0',
+      ...(offer.alpn ? { ALPNProtocols: offer.alpn } : {}),
       rejectUnauthorized: false,
     });
     socket.once('secureConnect', () => {
       const certificate = socket.getPeerX509Certificate();
       const protocol = socket.getProtocol();
+      const alpn = socket.alpnProtocol;
       socket.destroy();
       if (!certificate) reject(new Error('no peer certificate'));
-      else resolve({ protocol, certificate });
+      else resolve({ protocol, certificate, alpn });
     });
     socket.once('error', reject);
   });
@@ -171,6 +182,61 @@ describe('the TLS edge of a running stack', () => {
     await assert.rejects(handshake(stack.httpsPort, 'TLSv1.1'));
     assert.equal((await handshake(stack.httpsPort, 'TLSv1.2')).protocol, 'TLSv1.2');
     assert.equal((await handshake(stack.httpsPort, 'TLSv1.3')).protocol, 'TLSv1.3');
+  });
+
+  it('should refuse TLS 1.2 ciphers without forward secrecy or AEAD, which a lax server takes (the control)', async () => {
+    // CBC suites, with and without an ephemeral key exchange, for an RSA or an ECDSA key alike.
+    const weak = { ciphers: 'AES128-SHA:AES256-SHA256:ECDHE-RSA-AES128-SHA:ECDHE-ECDSA-AES128-SHA@SECLEVEL=0' };
+    const strong = { ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256:ECDHE-RSA-AES128-GCM-SHA256' };
+    const lax = createTlsServer({
+      cert: readFileSync(join(secrets, 'tls/server.crt')),
+      key: readFileSync(join(secrets, 'tls/server.key')),
+      ciphers: 'DEFAULT@SECLEVEL=0',
+    });
+    lax.on('secureConnection', (socket) => socket.end());
+    await new Promise<void>((resolve) => lax.listen(0, '127.0.0.1', resolve));
+    try {
+      const control = await handshake((lax.address() as { port: number }).port, 'TLSv1.2', weak);
+
+      assert.equal(control.protocol, 'TLSv1.2');
+    } finally {
+      lax.close();
+    }
+
+    await assert.rejects(handshake(stack.httpsPort, 'TLSv1.2', weak));
+    assert.equal((await handshake(stack.httpsPort, 'TLSv1.2', strong)).protocol, 'TLSv1.2');
+  });
+
+  it('should agree on HTTP/2 with a client that offers it, and serve the API over it', async () => {
+    const offered = await handshake(stack.httpsPort, 'TLSv1.3', { alpn: ['h2', 'http/1.1'] });
+    const onlyOld = await handshake(stack.httpsPort, 'TLSv1.3', { alpn: ['http/1.1'] });
+    const session = http2Connect(`https://localhost:${stack.httpsPort}`, {
+      ca: readFileSync(join(secrets, 'tls/ca.crt')),
+    });
+    try {
+      const answer = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+        const request = session.request({ ':method': 'GET', ':path': '/v1/me' });
+        let body = '';
+        let status = 0;
+        request.on('response', (headers) => {
+          status = Number(headers[':status']);
+        });
+        request.setEncoding('utf8');
+        request.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        request.on('end', () => resolve({ status, body }));
+        request.on('error', reject);
+        request.end();
+      });
+
+      assert.equal(offered.alpn, 'h2');
+      assert.equal(onlyOld.alpn, 'http/1.1');
+      assert.equal(answer.status, 401);
+      assert.equal(JSON.parse(answer.body).error.code, 'AUTH_REQUIRED');
+    } finally {
+      session.close();
+    }
   });
 
   it("should send HSTS and one request id with the API's security headers, and nginx's own answers too", async () => {
