@@ -23,11 +23,16 @@ const started: string[] = [];
 
 const HARDENED = ['--cap-drop', 'ALL', '--read-only', '--tmpfs', '/tmp', '--security-opt', 'no-new-privileges'];
 
-// Answers every path with the same JSON, large enough for gzip (4 KiB), as the API would label it.
+// Answers every path with the same JSON, large enough for gzip (4 KiB), as the API would label it, and tells in a
+// header what nginx said about the client and the request.
 const STUB_API = `
 const body = JSON.stringify({ items: Array.from({ length: 100 }, (_, i) => ({ id: i, name: 'item ' + i })) });
 require('node:http').createServer((req, res) => {
-  res.writeHead(200, { 'content-type': 'application/json; charset=utf-8' });
+  const seen = ['x-forwarded-for', 'x-forwarded-proto', 'x-request-id'].map((name) => [name, req.headers[name]]);
+  res.writeHead(200, {
+    'content-type': 'application/json; charset=utf-8',
+    'x-stub-saw': JSON.stringify(Object.fromEntries(seen)),
+  });
   res.end(body);
 }).listen(3000);`;
 
@@ -193,6 +198,23 @@ describe('the pdpl/nginx image', () => {
     assert.equal(auth.status, 200);
     assert.equal(auth.headers['content-encoding'], undefined, 'same JSON, never compressed under /v1/auth/');
     assert.equal(unasked.headers['content-encoding'], undefined);
+  });
+
+  it("should tell the API the client's address, the scheme and a request id of its own, whatever the client sent", async () => {
+    const { https } = await serve();
+    const forged = { 'x-forwarded-for': '203.0.113.7', 'x-forwarded-proto': 'http', 'x-request-id': 'chosen-id' };
+
+    const honest = await get(https, '/v1/me');
+    const forging = await get(https, '/v1/me', forged);
+    const sawHonest = JSON.parse(String(honest.headers['x-stub-saw']));
+    const sawForging = JSON.parse(String(forging.headers['x-stub-saw']));
+
+    // One address, the connection's own, never a list a client could start.
+    assert.match(sawHonest['x-forwarded-for'], /^\d+\.\d+\.\d+\.\d+$/);
+    assert.equal(sawForging['x-forwarded-for'], sawHonest['x-forwarded-for']);
+    assert.equal(sawForging['x-forwarded-proto'], 'https');
+    assert.match(sawForging['x-request-id'], /^[0-9a-f]{32}$/);
+    assert.equal(forging.headers['x-request-id'], sawForging['x-request-id']);
   });
 
   it('should serve ACME challenges from /var/www/acme on plain HTTP and redirect everything else', async () => {

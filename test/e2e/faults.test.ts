@@ -1,21 +1,50 @@
 import assert from 'node:assert/strict';
 import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
-import { compose, e2eStack, https, removeStack, startFresh } from './compose-stack.ts';
+import { compose, copySecrets, e2eStack, https, removeStack, startFresh } from './compose-stack.ts';
 
 // What the stack does when a part fails, and what the network lets through, on a stack of its own with the
 // production overlay (issue #6). Needs root: it kills container processes from the host and makes a network
-// namespace that stands for another machine on the host's network.
+// namespace that stands for another machine on the host's network. Its secrets are a copy whose passwords hold
+// what a shell or Compose would expand, so the whole stack shows it reads them as they are.
 
 const run = promisify(execFile);
 const stack = e2eStack('pdpl-faults', 22080, 22443, { subnet: '172.30.87.0/24' });
 const EMAIL = 'faults@example.com';
 const PASSWORD = 'faults test password 1';
+const work = mkdtempSync(join(tmpdir(), 'pdpl-faults-'));
+const secrets = copySecrets(join(work, 'secrets'));
+stack.env.PDPL_SECRETS_DIR = secrets;
+
+// Every password the core stack's services log in with, each read by another program: the entrypoints, the API,
+// migrate, redis-cli in the healthcheck.
+// biome-ignore lint/suspicious/noTemplateCurlyInString: the literal text a shell or Compose would interpolate.
+const DOLLARS = '$HOME$$${PDPL_VERSION}$1';
+const DOLLAR_PASSWORDS = [
+  'postgres_superuser_password',
+  'postgres_owner_password',
+  'postgres_app_password',
+  'postgres_readonly_password',
+  'postgres_backup_password',
+  'redis_password',
+  'redis_operator_password',
+];
+for (const name of DOLLAR_PASSWORDS) {
+  // Written into the copy's file, which keeps the group and mode the containers read it through.
+  writeFileSync(join(secrets, name), `${randomBytes(18).toString('base64url')}${DOLLARS}`);
+}
 
 before(() => startFresh(stack, [EMAIL], PASSWORD));
-after(() => removeStack(stack));
+after(async () => {
+  await removeStack(stack);
+  rmSync(work, { recursive: true, force: true });
+});
 
 async function containerOf(service: string): Promise<string> {
   const id = (await compose(stack, 'ps', '--quiet', service)).trim();
@@ -57,6 +86,21 @@ async function servesThroughTheEdge(): Promise<true | undefined> {
   const me = await https(stack, 'GET', '/v1/me', { token });
   return me.status === 200 ? true : undefined;
 }
+
+describe('the stack with passwords that a shell or Compose would expand', () => {
+  it('should be healthy and serve a login, every service having read each password as it is', async () => {
+    const holdDollars = DOLLAR_PASSWORDS.filter((name) => readFileSync(join(secrets, name), 'utf8').endsWith(DOLLARS));
+    const health = await Promise.all(
+      ['postgres', 'redis', 'api', 'nginx'].map(async (service) =>
+        inspect(await containerOf(service), '{{.State.Health.Status}}'),
+      ),
+    );
+
+    assert.deepEqual(holdDollars, DOLLAR_PASSWORDS);
+    assert.deepEqual(health, ['healthy', 'healthy', 'healthy', 'healthy']);
+    assert.equal(await servesThroughTheEdge(), true);
+  });
+});
 
 describe('a service whose process dies', () => {
   for (const service of ['postgres', 'redis', 'api', 'nginx']) {
@@ -120,6 +164,28 @@ async function removeNeighbour(): Promise<void> {
   await run('ip', ['netns', 'delete', NAMESPACE]).catch(() => undefined);
   await run('ip', ['link', 'delete', HOST_SIDE.name]).catch(() => undefined);
 }
+
+describe('what the host reaches', () => {
+  it('should find host ports published for nginx only, none for a data service or the API', async () => {
+    const published: Record<string, string[]> = {};
+    for (const service of ['postgres', 'redis', 'api', 'migrate', 'nginx']) {
+      const ids = (await compose(stack, 'ps', '--all', '--quiet', service)).trim().split('\n').filter(Boolean);
+      assert.ok(ids.length, `${service} has a container`);
+      const ports = await Promise.all(ids.map((id) => inspect(id, '{{json .NetworkSettings.Ports}}')));
+      published[service] = ports.flatMap((json) =>
+        Object.entries(JSON.parse(json) ?? {}).flatMap(([inside, bindings]) =>
+          ((bindings as { HostPort: string }[] | null) ?? []).map((binding) => `${binding.HostPort}->${inside}`),
+        ),
+      );
+    }
+
+    const { nginx = [], ...others } = published;
+
+    assert.deepEqual(others, { postgres: [], redis: [], api: [], migrate: [] });
+    // IPv4 and IPv6 bindings of the production overlay name the same two ports.
+    assert.deepEqual([...new Set(nginx)].sort(), [`${stack.httpPort}->8080/tcp`, `${stack.httpsPort}->8443/tcp`]);
+  });
+});
 
 describe('what a neighbouring machine reaches', () => {
   before(async () => {
