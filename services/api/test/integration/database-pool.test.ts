@@ -153,6 +153,21 @@ describe("the API's pool: its login and the server's certificate", () => {
     assert.equal(trustingMe.status, 200);
     assert.equal(trustingMe.body.email, EMAIL);
   });
+
+  it('should not use a PostgreSQL whose certificate does not name DATABASE_HOST, though the CA signed it', async () => {
+    const logLines: string[] = [];
+    const logStream = new PassThrough().on('data', (chunk: Buffer) => logLines.push(chunk.toString()));
+    // 127.1 reaches the same server as 127.0.0.1, under a name its certificate does not cover.
+    const misnamed = await listening({ DATABASE_HOST: '127.1', LOG_LEVEL: 'error' }, { logStream });
+
+    const ready = await call(misnamed, 'GET', '/health/ready');
+    const answer = await me(misnamed);
+
+    assert.equal(ready.status, 503);
+    assert.deepEqual([ready.body.postgres, ready.body.redis], ['down', 'up']);
+    assert.equal(answer.status, 503);
+    assert.match(logLines.join(''), /127\.1.*altnames/, 'the log says why');
+  });
 });
 
 describe("the API's pool: its bounds", () => {
