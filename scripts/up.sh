@@ -19,5 +19,10 @@ if ! docker compose up --detach --wait --wait-timeout 180; then
   fail "a service did not become healthy; see above and 'docker compose logs SERVICE'"
 fi
 port=${PDPL_HTTPS_PORT:-443}
-log "up: https://localhost:${port}/ (CA certificate: ${PDPL_SECRETS_DIR:-.secrets}/tls/ca.crt)"
+origin="https://${PDPL_PUBLIC_HOST:-localhost}$([[ $port == 443 ]] || printf ':%s' "$port")/"
+if docker compose config --services | grep -qx certbot; then
+  log "up: ${origin} (certificate from the ACME CA; docker compose logs certbot shows its issuer)"
+else
+  log "up: ${origin} (CA certificate: ${PDPL_SECRETS_DIR:-.secrets}/tls/ca.crt)"
+fi
 log "to create a user: npm run user:create -- --email you@example.com"
