@@ -9,8 +9,8 @@
 # A compose project of its own (pdpl-dev: its own containers, volumes and networks), so it never touches a stack
 # started with `npm run up` on the same machine.
 # Env: PDPL_DEV_PROJECT (pdpl-dev), PDPL_DEV_API_PORT (3000), PDPL_DEV_POSTGRES_PORT (5432), PDPL_DEV_REDIS_PORT
-#      (6379), PDPL_DEV_DATA_SUBNET (172.30.78.128/25) and PDPL_DEV_SUBNET (172.30.79.0/28), and the host settings
-#      of README.md.
+#      (6379), PDPL_DEV_DATA_SUBNET (172.30.78.128/25), PDPL_DEV_EDGE_SUBNET (172.30.78.0/25) and PDPL_DEV_SUBNET
+#      (172.30.79.0/28), and the host settings of README.md.
 # shellcheck source=scripts/lib.sh
 source "$(dirname "$0")/lib.sh"
 
@@ -19,8 +19,10 @@ usage() {
   exit 64
 }
 
-# Its data network must not overlap the one of a stack from `npm run up` (docker-compose.yml's default range).
+# Its networks must not overlap those of a stack from `npm run up` (docker-compose.yml's default ranges): Compose
+# makes the edge network too, though no service of this project joins it.
 export PDPL_DATA_SUBNET=${PDPL_DEV_DATA_SUBNET:-172.30.78.128/25}
+export PDPL_EDGE_SUBNET=${PDPL_DEV_EDGE_SUBNET:-172.30.78.0/25}
 export PDPL_DEV_SUBNET=${PDPL_DEV_SUBNET:-172.30.79.0/28}
 dev_compose() {
   docker compose --project-name "${PDPL_DEV_PROJECT:-pdpl-dev}" -f docker-compose.yml -f compose/development.yml "$@"
