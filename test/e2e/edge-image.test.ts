@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from './compose-stack.ts';
 
@@ -38,12 +39,15 @@ require('node:http').createServer((req, res) => {
 
 const openssl = (...args: string[]) => run('openssl', args);
 
+/** Where the test CA's OCSP responder answers: a container of the test network, by this alias. */
+const OCSP_RESPONDER = 'ocsp.example.test:8888';
+
 /** A key and a certificate for localhost signed by the test CA; with an OCSP responder URL when asked. */
 async function certificate(name: string, ocsp: boolean): Promise<{ cert: string; key: string }> {
   const path = (kind: string) => join(work, `${name}.${kind}`);
   const [key, csr, cert, ext] = [path('key'), path('csr'), path('crt'), path('ext')];
   const lines = ['subjectAltName=DNS:localhost,IP:127.0.0.1'];
-  if (ocsp) lines.push('authorityInfoAccess=OCSP;URI:http://ocsp.example.test');
+  if (ocsp) lines.push(`authorityInfoAccess=OCSP;URI:http://${OCSP_RESPONDER}`);
   writeFileSync(ext, `${lines.join('\n')}\n`);
   await openssl('genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key);
   await openssl('req', '-new', '-key', key, '-subj', '/CN=localhost', '-out', csr);
@@ -99,9 +103,9 @@ async function once(args: string[], command: string[]): Promise<{ code: number; 
 }
 
 /** A serving edge in front of the stub API, with its published ports on loopback. */
-async function serve(extra: string[] = []): Promise<{ id: string; http: number; https: number }> {
+async function serve(extra: string[] = [], pair = plain): Promise<{ id: string; http: number; https: number }> {
   const ports = ['--publish', '127.0.0.1::8080', '--publish', '127.0.0.1::8443'];
-  const args = ['run', '--detach', ...HARDENED, ...ports, '--network', NETWORK, ...secretMounts(plain), ...extra];
+  const args = ['run', '--detach', ...HARDENED, ...ports, '--network', NETWORK, ...secretMounts(pair), ...extra];
   const id = (await run('docker', [...args, IMAGE])).stdout.trim();
   started.push(id);
   const port = async (inside: number) =>
@@ -134,6 +138,25 @@ function get(port: number, path: string, headers: Record<string, string> = {}): 
   });
 }
 
+/** One TLS handshake asking for a stapled OCSP answer: the answer, or undefined when the server staples none. */
+function stapleOf(port: number): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    let staple: Buffer | undefined;
+    const socket = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', requestOCSP: true, ca: caFile() });
+    // Node passes null when the server staples nothing.
+    socket.on('OCSPResponse', (response: Buffer | null) => {
+      staple = response?.length ? response : undefined;
+    });
+    socket.once('secureConnect', () => {
+      socket.destroy();
+      resolve(staple);
+    });
+    socket.once('error', reject);
+  });
+}
+
+const caFile = () => readFileSync(join(work, 'ca.crt'));
+
 const exitCodeOf = async (id: string) => Number((await run('docker', ['wait', id])).stdout.trim());
 
 describe('the pdpl/nginx image', () => {
@@ -152,6 +175,40 @@ describe('the pdpl/nginx image', () => {
     assert.match(without.output, /test is successful/);
     assert.match(without.output, /names no OCSP responder: no stapling/);
     assert.doesNotMatch(without.output, /ssl_stapling on/);
+  });
+
+  it("should staple the responder's signed answer to its handshakes, and none for a certificate without one", async () => {
+    // The test CA's responder, signing with the CA's own key; its index knows the stapled certificate as valid.
+    const serial = (await openssl('x509', '-noout', '-serial', '-in', stapled.cert)).stdout.trim().split('=')[1];
+    writeFileSync(join(work, 'index.txt'), `V\t301231235959Z\t\t${serial}\tunknown\t/CN=localhost\n`);
+    chmodSync(join(work, 'ca.key'), 0o644);
+    const [host, port] = OCSP_RESPONDER.split(':') as [string, string];
+    const responder = ['--network', NETWORK, '--network-alias', host, '--volume', `${work}:/ocsp:ro`];
+    const ocsp = ['-index', '/ocsp/index.txt', '-port', port, '-CA', '/ocsp/ca.crt'];
+    const signer = ['-rsigner', '/ocsp/ca.crt', '-rkey', '/ocsp/ca.key', '-nmin', '5'];
+    const command = ['--entrypoint', 'openssl', IMAGE, 'ocsp', ...ocsp, ...signer];
+    started.push((await run('docker', ['run', '--detach', ...HARDENED, ...responder, ...command])).stdout.trim());
+    // The test CA stands for a public one, in the trust store nginx checks stapled answers against.
+    const trust = ['--volume', `${join(work, 'ca.crt')}:/etc/ssl/certs/ca-certificates.crt:ro`];
+    const withResponder = await serve(trust, stapled);
+    const without = await serve(trust);
+
+    // nginx asks the responder at the first handshake, and staples its answer to the ones after it.
+    let staple: Buffer | undefined;
+    for (let attempt = 0; attempt < 40 && !staple; attempt++) {
+      staple = await stapleOf(withResponder.https);
+      if (!staple) await sleep(250);
+    }
+    assert.ok(staple, 'a stapled OCSP answer within 10 s');
+    writeFileSync(join(work, 'staple.der'), staple);
+    const checked = await openssl(
+      ...['ocsp', '-respin', join(work, 'staple.der'), '-CAfile', join(work, 'ca.crt')],
+      ...['-issuer', join(work, 'ca.crt'), '-cert', stapled.cert, '-resp_text'],
+    );
+
+    assert.match(checked.stdout + checked.stderr, /Response verify OK/);
+    assert.match(checked.stdout, /Cert Status: good/);
+    assert.equal(await stapleOf(without.https), undefined);
   });
 
   it('should refuse a bad HTTPS port and a missing certificate with a clear error', async () => {
