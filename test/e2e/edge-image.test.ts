@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
+import type { ConnectionOptions, TLSSocketOptions } from 'node:tls';
 import { connect as tlsConnect } from 'node:tls';
 import { promisify } from 'node:util';
 import { REPO_ROOT } from './compose-stack.ts';
@@ -142,7 +143,12 @@ function get(port: number, path: string, headers: Record<string, string> = {}): 
 function stapleOf(port: number): Promise<Buffer | undefined> {
   return new Promise((resolve, reject) => {
     let staple: Buffer | undefined;
-    const socket = tlsConnect({ host: '127.0.0.1', port, servername: 'localhost', requestOCSP: true, ca: caFile() });
+    // tls.connect hands requestOCSP to the socket it makes, though @types/node lists it for the socket only.
+    const options: ConnectionOptions & Pick<TLSSocketOptions, 'requestOCSP'> = {
+      ...{ host: '127.0.0.1', port, servername: 'localhost', ca: caFile() },
+      requestOCSP: true,
+    };
+    const socket = tlsConnect(options);
     // Node passes null when the server staples nothing.
     socket.on('OCSPResponse', (response: Buffer | null) => {
       staple = response?.length ? response : undefined;
