@@ -8,6 +8,8 @@ import { secretWeakness } from './secret-strength.js';
 // Each role and user has its own password, so one leaked password opens one door.
 // `variable`: the API reads this one, and from Infisical under that name when SECRETS_PROVIDER=infisical.
 // Only the database image reads the passwords of the superuser, read-only and backup roles (at every start).
+// `keepsData`: a key that encrypts what a service stores; a new one makes that unreadable, so it is made once and
+// never replaced by --force (deleting the file by hand is the deliberate way, and loses what it encrypted).
 export const PLATFORM_SECRETS = [
   { file: 'postgres_superuser_password', setting: 'database.password', bytes: 32 },
   { file: 'postgres_owner_password', setting: 'database.password', bytes: 32 },
@@ -23,7 +25,7 @@ export const PLATFORM_SECRETS = [
   // Infisical's own (compose/infisical.yml), in the formats its documentation demands
   // (https://infisical.com/docs/self-hosting/configuration/envars): ENCRYPTION_KEY is 16 random bytes in hex (it
   // encrypts every secret it stores: lose it and they are lost), AUTH_SECRET 32 in base64 (it signs its sessions).
-  { file: 'infisical_encryption_key', setting: 'infisical.encryptionKey', bytes: 16, encoding: 'hex' },
+  { file: 'infisical_encryption_key', setting: 'infisical.encryptionKey', bytes: 16, encoding: 'hex', keepsData: true },
   { file: 'infisical_auth_secret', setting: 'infisical.authSecret', bytes: 32, encoding: 'base64' },
   // Its PostgreSQL role (infisical) and Redis user (pdpl_infisical). Infisical takes them inside URLs, which
   // base64url needs no escaping for.
@@ -31,7 +33,7 @@ export const PLATFORM_SECRETS = [
   { file: 'redis_infisical_password', setting: 'redis.password', bytes: 32 },
   // Grafana's admin password and the key that encrypts what it stores (compose/observability.yml).
   { file: 'grafana_admin_password', setting: 'database.password', bytes: 32 },
-  { file: 'grafana_secret_key', setting: 'database.password', bytes: 32 },
+  { file: 'grafana_secret_key', setting: 'database.password', bytes: 32, keepsData: true },
 ] as const;
 
 type PlatformSecret = (typeof PLATFORM_SECRETS)[number];
@@ -47,6 +49,8 @@ export interface GenerateOptions {
 export interface GenerateResult {
   readonly created: string[];
   readonly kept: string[];
+  /** Kept although overwrite was asked: keys that encrypt stored data. */
+  readonly keptData: string[];
 }
 
 type Encoding = 'base64url' | 'base64' | 'hex';
@@ -84,13 +88,17 @@ function writeSecretFile(target: string, value: string, gid: number): void {
 
 const secretNamed = (file: string) => PLATFORM_SECRETS.find((secret) => secret.file === file) as PlatformSecret;
 
-/** Writes every platform secret that is missing (or all, with overwrite). */
+/** Writes every platform secret that is missing (or all but the keys of stored data, with overwrite). */
 export function generateSecretFiles({ dir, gid, overwrite }: GenerateOptions): GenerateResult {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   chmodSync(dir, 0o700);
-  const result: GenerateResult = { created: [], kept: [] };
+  const result: GenerateResult = { created: [], kept: [], keptData: [] };
   for (const secret of PLATFORM_SECRETS) {
     const target = join(dir, secret.file);
+    if (existsSync(target) && overwrite && 'keepsData' in secret) {
+      result.keptData.push(secret.file);
+      continue;
+    }
     if (existsSync(target) && !overwrite) {
       result.kept.push(secret.file);
       continue;

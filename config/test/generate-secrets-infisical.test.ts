@@ -85,6 +85,7 @@ describe('secrets:generate --infisical', () => {
     const { fake, generate, file } = await setUp({ JWT_SECRET: stale });
 
     const refused = await generate();
+    const filesBefore = Object.values(API_SECRETS).map(file);
     const forced = await generate('--force');
 
     assert.equal(refused.code, 1);
@@ -93,6 +94,9 @@ describe('secrets:generate --infisical', () => {
     assert.equal(forced.code, 0, forced.stderr);
     assert.match(forced.stdout, /^JWT_SECRET \(Infisical, replaced\)$/m);
     assert.equal(fake.secrets.get('JWT_SECRET'), file('jwt_secret'));
+    // The files are the source: --force with --infisical redraws none of them.
+    assert.deepEqual(Object.values(API_SECRETS).map(file), filesBefore);
+    assert.equal(forced.stdout, 'JWT_SECRET (Infisical, replaced)\n');
   });
 
   it('should name the missing coordinates instead of guessing where to write', async () => {

@@ -82,11 +82,13 @@ describe('secrets:generate', () => {
     }
   });
 
-  it('should keep existing secrets unless asked, and replace them all with --force', async () => {
+  it('should keep existing secrets unless asked, and replace them with --force, but for the keys of stored data', async () => {
     const dir = freshDir();
     await generate('--dir', dir);
     writeFileSync(join(dir, 'jwt_secret'), 'kept-as-it-was');
     const before = read(dir, 'redis_password');
+    const dataKeys = ['infisical_encryption_key', 'grafana_secret_key'];
+    const dataKeysBefore = dataKeys.map((name) => read(dir, name));
 
     const again = await generate('--dir', dir);
     const kept = read(dir, 'jwt_secret');
@@ -94,9 +96,17 @@ describe('secrets:generate', () => {
 
     assert.equal(again.stdout, '');
     assert.equal(kept, 'kept-as-it-was');
-    assert.equal(forced.stdout.trim().split('\n').length, PLATFORM_SECRETS.length);
+    assert.deepEqual(
+      forced.stdout.trim().split('\n'),
+      PLATFORM_SECRETS.map((secret) => secret.file).filter((name) => !dataKeys.includes(name)),
+    );
     assert.notEqual(read(dir, 'redis_password'), before);
     assert.notEqual(read(dir, 'jwt_secret'), 'kept-as-it-was');
+    assert.deepEqual(
+      dataKeys.map((name) => read(dir, name)),
+      dataKeysBefore,
+    );
+    assert.match(forced.stderr, /kept infisical_encryption_key, grafana_secret_key: each encrypts what its service/);
   });
 
   it('should exit 64 with the usage for an unknown argument', async () => {

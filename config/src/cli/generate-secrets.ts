@@ -6,9 +6,11 @@ import { flagsOrExit } from './arguments.js';
 import { secretsTarget } from './secrets-target.js';
 
 // `npm run secrets:generate [-- --dir DIR] [-- --force] [-- --infisical]`: creates every secret the platform needs,
-// as files for Docker secrets. With --infisical, the secrets the API reads also go into Infisical, with the values
-// of the files: PostgreSQL and Redis read their passwords from the files, so Infisical must hold the same ones.
-// Prints names only, never values. Exit 0; 64 for bad arguments; 1 when writing fails or Infisical disagrees.
+// as files for Docker secrets; --force replaces them all but the keys that encrypt stored data. With --infisical,
+// the secrets the API reads also go into Infisical, with the values of the files: PostgreSQL and Redis read their
+// passwords from the files, so Infisical must hold the same ones; --force then replaces Infisical's values with
+// the files' and leaves the files alone. Prints names only, never values. Exit 0; 64 for bad arguments; 1 when
+// writing fails or Infisical disagrees.
 
 const USAGE =
   'usage: npm run secrets:generate [-- --dir DIR] [-- --force] [-- --infisical]   (DIR: $PDPL_SECRETS_DIR or .secrets)';
@@ -52,10 +54,17 @@ async function storeInInfisical(): Promise<void> {
 }
 
 try {
-  const { created, kept } = generateSecretFiles({ dir, gid, overwrite: force });
+  // With --infisical, --force is about Infisical's values: the files are their source, never redrawn here.
+  const { created, kept, keptData } = generateSecretFiles({ dir, gid, overwrite: force && !values.infisical });
   for (const name of created) process.stdout.write(`${name}\n`);
   if (kept.length)
     process.stderr.write(`secrets:generate: kept ${kept.join(', ')} (they exist; --force replaces them)\n`);
+  if (keptData.length) {
+    process.stderr.write(
+      `secrets:generate: kept ${keptData.join(', ')}: each encrypts what its service stores, which a new key ` +
+        'would make unreadable; to replace one anyway, delete its file and run again\n',
+    );
+  }
   if (values.infisical) await storeInInfisical();
   if (force && created.length) {
     // Running containers keep the files they started with; PostgreSQL and Redis set their passwords at start.

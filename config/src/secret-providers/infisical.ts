@@ -24,7 +24,7 @@ export interface InfisicalOptions {
 export interface StoreResult {
   readonly created: string[];
   readonly updated: string[];
-  /** Keys that exist and were left as they are (no overwrite). */
+  /** Keys that exist and were left as they are: the same value, or another one and no overwrite. */
   readonly kept: string[];
   /** Kept keys whose value in Infisical is not the one offered. */
   readonly differing: string[];
@@ -119,9 +119,11 @@ export class InfisicalSecretProvider {
     const { projectId, environment, secretPath } = this.#options;
     for (const [name, secretValue] of values) {
       const exists = existing.has(name);
-      if (exists && !overwrite) {
+      const same = existing.get(name) === secretValue;
+      // A value Infisical already holds is never written again, asked to overwrite or not.
+      if (exists && (same || !overwrite)) {
         result.kept.push(name);
-        if (existing.get(name) !== secretValue) result.differing.push(name);
+        if (!same) result.differing.push(name);
         continue;
       }
       const options = { projectId, environment, secretPath, secretValue };
