@@ -23,8 +23,10 @@ fi
 
 placeholder=$(mktemp -d)
 trap 'rm -rf "$placeholder"' EXIT
+# The name goes in subjectAltName only: a common name holds 64 characters at most, a DNS name up to 253.
 openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days "$PLACEHOLDER_DAYS" \
-  -subj "/CN=$PUBLIC_HOST (placeholder until the first issuance)" -addext "subjectAltName=DNS:$PUBLIC_HOST" \
-  -keyout "$placeholder/privkey.pem" -out "$placeholder/fullchain.pem" 2>/dev/null
+  -subj "/CN=pdpl placeholder until the first issuance" -addext "subjectAltName=DNS:$PUBLIC_HOST" \
+  -keyout "$placeholder/privkey.pem" -out "$placeholder/fullchain.pem" 2>"$placeholder/openssl.log" ||
+  fail "openssl could not make the placeholder for $PUBLIC_HOST: $(tr '\n' ' ' <"$placeholder/openssl.log")"
 log "no certificate from the CA yet; nginx starts with a self-signed placeholder for $PUBLIC_HOST"
 RENEWED_LINEAGE=$placeholder pdpl-install-edge-pair

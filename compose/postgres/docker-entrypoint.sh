@@ -147,7 +147,8 @@ apply_layout() {
   # error, because some carry passwords.
   # Stopped while the layout is applied: take the temporary server down cleanly rather than leave it to SIGKILL.
   trap 'pg_ctl --pgdata="$PGDATA" --silent stop -m fast || true; exit 143' INT TERM
-  pg_ctl --pgdata="$PGDATA" --wait --timeout=60 --silent start -o "-c config_file=$conf -c listen_addresses='' \
+  # As long as it takes: after a crash this start replays the WAL first, and stopping it halfway only starts over.
+  pg_ctl --pgdata="$PGDATA" --wait --timeout=86400 --silent start -o "-c config_file=$conf -c listen_addresses='' \
     -c unix_socket_directories=$socket_dir -c log_statement=none -c log_min_error_statement=panic \
     -c log_connections=off -c log_disconnections=off"
 

@@ -1,6 +1,8 @@
 -- The platform's roles, database and schemas, applied by docker-entrypoint.sh at every start as the superuser on a
 -- socket-only server. Every start puts the rights back to exactly this state: what is missing is created, and
--- anything granted by hand since (a membership, a grant, a role setting) is taken away first.
+-- anything granted by hand since (a membership, a right on a schema, a role setting, role-wide or per database)
+-- is taken away first. The API's rights on its tables are the migrations' to grant: a start takes back from it
+-- only what no migration grants (TRUNCATE, REFERENCES, TRIGGER, MAINTAIN).
 --
 --   pdpl_owner     owns the schemas and runs migrations (DDL); the API never logs in as it
 --   pdpl_app       the API: only the rights on tables of schema pdpl that migrations grant it table by table
@@ -66,6 +68,10 @@ ALTER ROLE pdpl_backup RESET ALL;
 \if :infisical_role
 ALTER ROLE infisical RESET ALL;
 \endif
+-- Settings for one database outrank the role-wide ones, and a role may make them for itself too.
+SELECT format('ALTER ROLE %I IN DATABASE %I RESET ALL', r.rolname, d.datname)
+  FROM pg_db_role_setting s JOIN pg_roles r ON r.oid = s.setrole JOIN pg_database d ON d.oid = s.setdatabase
+  WHERE r.rolname IN ('pdpl_owner', 'pdpl_app', 'pdpl_readonly', 'pdpl_backup', 'infisical') \gexec
 ALTER ROLE pdpl_app SET statement_timeout = :'app_statement_timeout';
 ALTER ROLE pdpl_app SET idle_in_transaction_session_timeout = :'app_idle_timeout';
 ALTER ROLE pdpl_readonly SET statement_timeout = '5min';

@@ -16,7 +16,8 @@ import { compose, copySecrets, e2eStack, npmScript, REPO_ROOT, removeStack, star
 // forced renewal served without restarting nginx, and the settings that are refused.
 
 const run = promisify(execFile);
-const HOST = 'acme.pdpl.test';
+// Near the 64 characters a certificate's common name may hold, as a real host's name can be: nothing may be added.
+const HOST = 'the-public-name-of-this-edge.for-a-long-domain.acme.pdpl.test';
 const VERSION = JSON.parse(readFileSync(`${REPO_ROOT}package.json`, 'utf8')).version;
 const CERTBOT_IMAGE = `pdpl/certbot:${VERSION}`;
 const LETSENCRYPT_FILES = ['docker-compose.yml', 'compose/production.yml', 'compose/letsencrypt.yml'];

@@ -331,7 +331,12 @@ describe('durability', () => {
     await superuser('GRANT pdpl_owner TO pdpl_app');
     await superuser('GRANT CREATE ON SCHEMA pdpl TO pdpl_app');
     await superuser('ALTER ROLE pdpl_app SET statement_timeout = 0');
+    // As the role itself may: a setting for one database, which outranks the role-wide one.
+    await superuser('ALTER ROLE pdpl_app IN DATABASE pdpl SET idle_in_transaction_session_timeout = 0');
     assert.equal(await failureOf('app', 'CREATE TABLE pdpl.drifted (id int)'), undefined, 'the drift took effect');
+    const drifted = await connect('app');
+    assert.equal(await scalar(drifted, 'SHOW idle_in_transaction_session_timeout'), '0', 'the drift took effect');
+    await drifted.end();
 
     await server.restart();
 
@@ -339,6 +344,7 @@ describe('durability', () => {
     assert.equal(await failureOf('app', 'SET ROLE pdpl_owner'), INSUFFICIENT_PRIVILEGE);
     const client = await connect('app');
     assert.equal(await scalar(client, 'SHOW statement_timeout'), APP_STATEMENT_TIMEOUT);
+    assert.equal(await scalar(client, 'SHOW idle_in_transaction_session_timeout'), APP_IDLE_IN_TRANSACTION_TIMEOUT);
     await client.end();
   });
 

@@ -14,6 +14,7 @@ import { loadConfig } from '@pdpl/config';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import type { StartedTestContainer } from 'testcontainers';
+import { parse as parseYaml } from 'yaml';
 import { buildApp } from '../../src/app.ts';
 import { RevocationMirror } from '../../src/auth/revocation-mirror.ts';
 import { sessionKey } from '../../src/auth/session-keys.ts';
@@ -31,10 +32,12 @@ import { foreignCertificates, testCertificates } from './test-certificates.ts';
 // The characters that break URL-style credentials, to prove they work end to end.
 const API_PASSWORD = 'api+pa/ss=wo$rd@with:colons';
 const OPERATOR_PASSWORD = 'operator-password-for-tests-only';
-// The healthcheck of the redis service in docker-compose.yml, with compose's $$ unescaped.
-const HEALTHCHECK =
-  'REDISCLI_AUTH="$(cat /run/secrets/redis_operator_password)" ' +
-  'redis-cli --tls --cacert /run/secrets/tls_ca --user pdpl_operator -h 127.0.0.1 ping | grep -q PONG';
+// The healthcheck of the redis service, read from docker-compose.yml, with compose's $$ unescaped.
+const COMPOSE_FILE = fileURLToPath(new URL('../../../../docker-compose.yml', import.meta.url));
+const HEALTHCHECK = String(parseYaml(readFileSync(COMPOSE_FILE, 'utf8')).services.redis.healthcheck.test[1]).replaceAll(
+  '$$',
+  '$',
+);
 const silent = pino({ level: 'silent' });
 const run = promisify(execFile);
 
@@ -293,8 +296,14 @@ describe('pdpl/redis: the operator', () => {
     }
   });
 
-  it("should pass the compose healthcheck, which another user's password fails", async () => {
+  it("should pass the compose healthcheck, also with Windows line endings, which another user's password fails", async () => {
     const healthy = await server.exec(['sh', '-c', HEALTHCHECK]);
+    const crlf = await server.exec([
+      'sh',
+      '-c',
+      `printf '%s\\r\\n' "$(cat /run/secrets/redis_operator_password)" >/tmp/crlf-password && ` +
+        HEALTHCHECK.replace('/run/secrets/redis_operator_password', '/tmp/crlf-password'),
+    ]);
     const wrongPassword = await server.exec([
       'sh',
       '-c',
@@ -302,6 +311,7 @@ describe('pdpl/redis: the operator', () => {
     ]);
 
     assert.equal(healthy.exitCode, 0, healthy.output);
+    assert.equal(crlf.exitCode, 0, crlf.output);
     assert.notEqual(wrongPassword.exitCode, 0);
   });
 });

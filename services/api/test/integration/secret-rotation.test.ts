@@ -133,6 +133,17 @@ describe('the database password', () => {
   });
 });
 
+/** How many of the API's connections to Redis are subscribed to a channel (CLIENT LIST, as the operator). */
+async function apiSubscribers(): Promise<number> {
+  const { output } = await services.redis.exec([
+    'sh',
+    '-c',
+    'REDISCLI_AUTH="$(cat /run/secrets/redis_operator_password)" ' +
+      'redis-cli --tls --cacert /run/secrets/tls_ca --user pdpl_operator -h 127.0.0.1 CLIENT LIST',
+  ]);
+  return output.split('\n').filter((line) => / user=pdpl_api /.test(line) && / flags=P /.test(line)).length;
+}
+
 describe('the Redis password', () => {
   it('should log in again with the new password once Redis has it', async () => {
     const rotated = 'rotated+redis/pass=word$1@x:y';
@@ -149,5 +160,8 @@ describe('the Redis password', () => {
     rotate({ REDIS_PASSWORD: rotated });
 
     await waitFor('readiness', async () => (await call(baseUrl, 'GET', '/health/ready')).status === 200, 15_000);
+    // The copy of revocations logs in on a connection of its own: it must be subscribed again, with the new
+    // password too, or every token check would go on asking Redis.
+    await waitFor('the revocation copy subscribed again', async () => (await apiSubscribers()) === 1, 15_000);
   });
 });
