@@ -75,7 +75,7 @@ prefix_length_of() {
 # map of conf.d/pdpl.conf), not the host (1, refused). The host reaches a container network from that network's
 # gateway: the default route's, or (Docker's default) the network's first address. geo picks the longest match,
 # so a gateway's /32 wins over its network. Networks connected after the start are refused until the next start
-# (issue #6).
+# (a known limit: README.md, Known limits).
 write_internal_clients() {
   local iface destination gateway mask host clients=$'127.0.0.1 0;\n::1 0;\n' hosts=""
   while read -r iface destination gateway _ _ _ _ mask _; do
@@ -114,7 +114,7 @@ write_ocsp_stapling() {
   fi
   [[ $nameserver != *:* ]] || nameserver="[$nameserver]"
   # The response is checked against the system's roots, with the intermediates from the certificate file (give
-  # nginx the full chain). A CA of one's own that runs a responder needs its root here (issue #6).
+  # nginx the full chain). A CA of one's own that runs a responder needs its root here (a known limit: README.md).
   publish "$RUNTIME_DIR/ocsp-stapling.conf" <<EOF
 # The certificate names an OCSP responder: nginx staples the CA's signed status to the handshake.
 ssl_stapling on;
