@@ -8,11 +8,26 @@ bash scripts/prepare.sh
 log "checking the api's settings (api.env, secrets) as the stack would boot them"
 bash scripts/config-check.sh --compose >&2 ||
   fail "the settings above are refused; nothing was started or replaced. Fix them, then run npm run up again"
+# With compose/letsencrypt.yml: certbot's settings too, in a throwaway container of its image with the
+# environment compose would give it (a host name, an email: nothing secret), so a bad one stops here, by name,
+# rather than take nginx down with edge-tls-init.
+if docker compose config --services | grep -qx certbot; then
+  log "checking certbot's settings (compose/letsencrypt.yml)"
+  # shellcheck disable=SC2016 # a JavaScript template literal, not a shell expansion
+  mapfile -t certbot_run < <(docker compose config --format json | node -e '
+    const service = JSON.parse(require("node:fs").readFileSync(0, "utf8")).services.certbot;
+    for (const [name, value] of Object.entries(service.environment ?? {})) console.log(`--env=${name}=${value ?? ""}`);
+    for (const group of service.group_add ?? []) console.log(`--group-add=${group}`);
+    console.log(service.image);')
+  docker run --rm "${certbot_run[@]}" pdpl-renew-loop --check ||
+    fail "certbot's settings above are refused (PUBLIC_HOST is PDPL_PUBLIC_HOST, ACME_* are PDPL_ACME_*);" \
+      "nothing was started or replaced. Fix them, then run npm run up again"
+fi
 log "starting the stack"
 if ! docker compose up --detach --wait --wait-timeout 180; then
   docker compose ps --all >&2
   # certbot with compose/letsencrypt.yml: a name that does not resolve here, or port 80 closed, shows there.
-  for service in $(docker compose config --services | grep -x -E 'migrate|api|certbot'); do
+  for service in $(docker compose config --services | grep -x -E 'migrate|api|edge-tls-init|certbot'); do
     printf '\n--- last lines of %s ---\n' "$service" >&2
     docker compose logs --no-log-prefix --tail 15 "$service" >&2 || true
   done

@@ -17,6 +17,11 @@ check_seconds RENEW_INTERVAL_S 60
 check_seconds ACME_RETRY_S 1
 check_group
 report_problems
+# `pdpl-renew-loop --check`: the settings alone, as npm run up asks before it changes anything.
+if [[ ${1:-} == --check ]]; then
+  log "settings valid"
+  exit 0
+fi
 server=$(acme_server)
 
 # The CA that issued the lineage: another one now (staging, then production) needs a new certificate, not a renewal.

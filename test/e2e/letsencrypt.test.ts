@@ -9,7 +9,16 @@ import { after, before, describe, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { connect } from 'node:tls';
 import { promisify } from 'node:util';
-import { compose, copySecrets, e2eStack, npmScript, REPO_ROOT, removeStack, startFresh } from './compose-stack.ts';
+import {
+  compose,
+  copySecrets,
+  e2eStack,
+  networkVariables,
+  npmScript,
+  REPO_ROOT,
+  removeStack,
+  startFresh,
+} from './compose-stack.ts';
 
 // compose/letsencrypt.yml end to end (issue #6), against Pebble, Let's Encrypt's ACME test server, run as a
 // service of the test's own project (test/e2e/pebble/compose.yml): the first issuance by HTTP-01 through nginx, a
@@ -248,6 +257,28 @@ describe('the settings the overlay refuses', () => {
     assert.match(up.output, /nothing was changed/);
     const label = 'label=com.docker.compose.project=pdpl-letsencrypt-unset';
     assert.equal((await run('docker', ['ps', '--all', '--quiet', '--filter', label])).stdout.trim(), '');
+  });
+
+  it('should stop npm run up on a host that is no public DNS name, by name, before any service starts', async () => {
+    const project = 'pdpl-letsencrypt-badhost';
+    // Ranges of its own: the check makes the project's networks while this file's stack is still up.
+    const env = {
+      ...stack.env,
+      ...networkVariables('172.30.89.0/24'),
+      PDPL_PUBLIC_HOST: 'localhost',
+      COMPOSE_PROJECT_NAME: project,
+    };
+    try {
+      const up = await outcome(npmScript({ ...stack, project, env }, 'up'));
+
+      assert.notEqual(up.code, 0);
+      assert.match(up.output, /FAIL: PUBLIC_HOST must be a public DNS name such as api\.example\.vn, got: localhost/);
+      assert.match(up.output, /PUBLIC_HOST is PDPL_PUBLIC_HOST.*nothing was started or replaced/s);
+      const label = `label=com.docker.compose.project=${project}`;
+      assert.equal((await run('docker', ['ps', '--all', '--quiet', '--filter', label])).stdout.trim(), '');
+    } finally {
+      await compose({ ...stack, project, env }, 'down', '--volumes', '--remove-orphans');
+    }
   });
 
   it('should refuse the overlay without a public host name, even without the production overlay', async () => {
