@@ -95,6 +95,7 @@ describe('secrets:generate', () => {
     const forced = await generate('--dir', dir, '--force');
 
     assert.equal(again.stdout, '');
+    assert.match(again.stderr, /--force replaces all but infisical_encryption_key and grafana_secret_key, which/);
     assert.equal(kept, 'kept-as-it-was');
     assert.deepEqual(
       forced.stdout.trim().split('\n'),

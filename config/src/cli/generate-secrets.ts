@@ -1,6 +1,6 @@
 import { peekSecretManagerSettings } from '../load.js';
 import { INFISICAL_COORDINATES } from '../rules.js';
-import { apiSecretValues, generateSecretFiles } from '../secret-files.js';
+import { apiSecretValues, generateSecretFiles, PLATFORM_SECRETS } from '../secret-files.js';
 import { settingByKey } from '../settings.js';
 import { flagsOrExit } from './arguments.js';
 import { secretsTarget } from './secrets-target.js';
@@ -57,8 +57,13 @@ try {
   // With --infisical, --force is about Infisical's values: the files are their source, never redrawn here.
   const { created, kept, keptData } = generateSecretFiles({ dir, gid, overwrite: force && !values.infisical });
   for (const name of created) process.stdout.write(`${name}\n`);
-  if (kept.length)
-    process.stderr.write(`secrets:generate: kept ${kept.join(', ')} (they exist; --force replaces them)\n`);
+  if (kept.length) {
+    const dataKeys = kept.filter((name) =>
+      PLATFORM_SECRETS.some((secret) => secret.file === name && 'keepsData' in secret),
+    );
+    const replaces = dataKeys.length ? `all but ${dataKeys.join(' and ')}, which encrypt stored data` : 'them';
+    process.stderr.write(`secrets:generate: kept ${kept.join(', ')} (they exist; --force replaces ${replaces})\n`);
+  }
   if (keptData.length) {
     process.stderr.write(
       `secrets:generate: kept ${keptData.join(', ')}: each encrypts what its service stores, which a new key ` +

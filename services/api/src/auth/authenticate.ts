@@ -6,14 +6,21 @@ import { InvalidTokenError } from './tokens.js';
 
 /** Longer than any token this API issues (about 400 characters): anything longer is refused before any work. */
 export const MAX_TOKEN_LENGTH = 1_024;
-const BEARER = /^Bearer ([\w-]+\.[\w-]+\.[\w-]*)$/;
+// The scheme's name is case-insensitive (RFC 9110, section 11.1); the token is three base64url parts.
+const BEARER_SCHEME = /^Bearer +/i;
+const TOKEN = /^[\w-]+\.[\w-]+\.[\w-]*$/;
 
+/**
+ * The token of an `Authorization: Bearer` header. No such header: AUTH_REQUIRED. One whose token cannot be one
+ * of ours (malformed, or longer than any token issued): AUTH_TOKEN_INVALID, before any work on it.
+ */
 export function bearerToken(request: FastifyRequest): string {
   const header = request.headers.authorization;
-  const match =
-    header === undefined || header.length > 'Bearer '.length + MAX_TOKEN_LENGTH ? null : BEARER.exec(header);
-  if (!match) throw new ApiError('AUTH_REQUIRED');
-  return match[1] as string;
+  const scheme = header === undefined ? null : BEARER_SCHEME.exec(header);
+  if (!header || !scheme) throw new ApiError('AUTH_REQUIRED');
+  const token = header.slice(scheme[0].length);
+  if (token.length > MAX_TOKEN_LENGTH || !TOKEN.test(token)) throw new ApiError('AUTH_TOKEN_INVALID');
+  return token;
 }
 
 /** The claims of an authentic token, or AUTH_TOKEN_INVALID; no Redis involved. */

@@ -189,6 +189,22 @@ describe('API errors', () => {
     assert.equal(response.json().error.code, 'SERVICE_UNAVAILABLE');
   });
 
+  it('should take the Bearer scheme in any case, and call a token that cannot be ours invalid, not missing', async () => {
+    const token = new TokenService(settings).issueSession('user-1').accessToken;
+    const me = (authorization: string) => app.inject({ method: 'GET', url: '/v1/me', headers: { authorization } });
+
+    const lowercase = await me(`bearer ${token}`);
+    const otherScheme = await me(`Basic ${token}`);
+    const tooLong = await me(`Bearer ${'a'.repeat(1_000)}.${'b'.repeat(1_000)}.c`);
+    const malformed = await me('Bearer not-a-token');
+
+    // Past the token check: the revocation check is next, and Redis is down here.
+    assert.equal(lowercase.json().error.code, 'SERVICE_UNAVAILABLE');
+    assert.equal(otherScheme.json().error.code, 'AUTH_REQUIRED');
+    assert.equal(tooLong.json().error.code, 'AUTH_TOKEN_INVALID');
+    assert.equal(malformed.json().error.code, 'AUTH_TOKEN_INVALID');
+  });
+
   it('should fail closed with 503 on login when the attempt count cannot be read', async () => {
     const response = await login({ email: 'ops@example.com', password: 'correct horse battery' });
 
