@@ -29,8 +29,11 @@ function editDistance(a: string, b: string): number {
   return previous[b.length] as number;
 }
 
-/** One problem for each line of the file that names no setting (blank lines and # comments aside). */
-export function unknownNames(text: string, fileName: string): Problem[] {
+/**
+ * One problem for each line of the file that names no setting (blank lines and # comments aside), or a setting the
+ * compose files set for the service themselves (`overridden`), which wins over the file.
+ */
+export function unknownNames(text: string, fileName: string, overridden: ReadonlySet<string> = new Set()): Problem[] {
   const problems: Problem[] = [];
   text.split(/\r?\n/).forEach((line, index) => {
     const trimmed = line.trim();
@@ -39,6 +42,22 @@ export function unknownNames(text: string, fileName: string): Problem[] {
     const where = `${fileName} line ${index + 1}`;
     if (name === undefined) {
       problems.push({ key: where, env: '-', message: 'is not a VARIABLE=value line', fix: 'write it as NAME=value' });
+    } else if (overridden.has(`${name}_FILE`)) {
+      const message = `is read from the secret file the compose files give as ${name}_FILE, so this line is ignored`;
+      problems.push({
+        key: where,
+        env: name,
+        message,
+        fix: 'remove the line; change the secret as README "Secrets" says',
+      });
+    } else if (overridden.has(name)) {
+      const message = 'is set by the compose files, which win over this file, so this line is ignored';
+      problems.push({
+        key: where,
+        env: name,
+        message,
+        fix: 'remove the line (README, "Settings of the compose stack")',
+      });
     } else if (!KNOWN.has(name)) {
       const guess = closestName(name);
       const fix = guess

@@ -28,4 +28,20 @@ describe('unknownNames (api.env)', () => {
       ],
     );
   });
+
+  it('should name settings the compose files set themselves, directly or as a secret file', () => {
+    const overridden = new Set(['LOG_LEVEL', 'JWT_SECRET_FILE']);
+    const text = 'RATE_LIMIT_MAX=600\nLOG_LEVEL=error\nJWT_SECRET=some-value\n';
+
+    const problems = unknownNames(text, 'api.env', overridden);
+
+    assert.deepEqual(
+      problems.map((problem) => `${problem.key} ${problem.env}: ${problem.fix}`),
+      [
+        'api.env line 2 LOG_LEVEL: remove the line (README, "Settings of the compose stack")',
+        'api.env line 3 JWT_SECRET: remove the line; change the secret as README "Secrets" says',
+      ],
+    );
+    assert.deepEqual(unknownNames(text, 'api.env'), [], 'every name is a setting');
+  });
 });

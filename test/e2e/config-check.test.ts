@@ -69,4 +69,23 @@ describe('config:check on the production compose service', () => {
     assert.match(String(failure.stderr), /api\.env line 1 \(CORS_ALLOWED_ORIGIN\): is not a setting/);
     assert.match(String(failure.stderr), /use CORS_ALLOWED_ORIGINS, if that is what was meant/);
   });
+
+  it('should refuse api.env lines for settings the compose files set themselves, which would be ignored', async () => {
+    const envFile = join(scratch, 'api.env');
+    writeFileSync(envFile, 'RATE_LIMIT_MAX=600\nLOG_LEVEL=error\nJWT_SECRET=a-secret-in-the-wrong-place-0123456789\n');
+
+    const failure = await configCheck({ PDPL_API_ENV_FILE: envFile }).then(
+      () => assert.fail('expected config:check to fail'),
+      (error: { code?: number; stderr?: string }) => error,
+    );
+
+    assert.equal(failure.code, 1);
+    assert.match(String(failure.stderr), /has 2 line\(s\) that set nothing/);
+    assert.match(String(failure.stderr), /api\.env line 2 \(LOG_LEVEL\): is set by the compose files, which win/);
+    assert.match(
+      String(failure.stderr),
+      /api\.env line 3 \(JWT_SECRET\): is read from the secret file .* JWT_SECRET_FILE/,
+    );
+    assert.doesNotMatch(String(failure.stderr), /a-secret-in-the-wrong-place/);
+  });
 });

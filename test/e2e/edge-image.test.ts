@@ -280,6 +280,36 @@ describe('the pdpl/nginx image', () => {
     assert.equal(forging.headers['x-request-id'], sawForging['x-request-id']);
   });
 
+  it("should answer headers over nginx's buffers with the catalogue's JSON 431, not an HTML page", async () => {
+    const { https } = await serve();
+
+    const answer = await new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
+      const headers = { 'x-padding': 'a'.repeat(10_000) };
+      const options = {
+        host: '127.0.0.1',
+        port: https,
+        path: '/v1/me',
+        ca: caFile(),
+        servername: 'localhost',
+        headers,
+      };
+      const req = request(options, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+
+    assert.equal(answer.status, 431);
+    assert.match(answer.type, /^application\/json/);
+    assert.equal(JSON.parse(answer.body).error.code, 'HEADERS_TOO_LARGE');
+  });
+
   it('should serve ACME challenges from /var/www/acme on plain HTTP and redirect everything else', async () => {
     const { http } = await serve(['--volume', `${acme}:/var/www/acme:ro`]);
     const base = `http://127.0.0.1:${http}`;

@@ -3,10 +3,11 @@ import { basename } from 'node:path';
 import { EXIT_INVALID_CONFIG, formatProblem } from '../config-error.js';
 import { unknownNames } from '../env-file-names.js';
 
-// `node config/dist/cli/check-env-file.js FILE`: refuses a settings file (api.env) with a line that sets nothing.
-// Run by `npm run config:check -- --compose` (and so by `npm run up`). Exit 0, 1 with the lines named, 64 usage.
+// `node config/dist/cli/check-env-file.js FILE [NAME,NAME...]`: refuses a settings file (api.env) with a line that
+// sets nothing: no such setting, or one the compose files set themselves (the names given, comma-separated). Run by
+// `npm run config:check -- --compose` (and so by `npm run up`). Exit 0, 1 with the lines named, 64 usage.
 
-const [file] = process.argv.slice(2);
+const [file, fixedByCompose = ''] = process.argv.slice(2);
 if (file === undefined) {
   process.stderr.write('usage: node config/dist/cli/check-env-file.js FILE\n');
   process.exit(64);
@@ -18,7 +19,7 @@ try {
   process.stderr.write(`config:check: cannot read ${file}: ${(error as NodeJS.ErrnoException).code ?? 'error'}\n`);
   process.exit(EXIT_INVALID_CONFIG);
 }
-const problems = unknownNames(text, basename(file));
+const problems = unknownNames(text, basename(file), new Set(fixedByCompose.split(',').filter(Boolean)));
 if (problems.length) {
   process.stderr.write(`config:check: ${file} has ${problems.length} line(s) that set nothing:\n`);
   for (const problem of problems) process.stderr.write(`${formatProblem(problem)}\n`);

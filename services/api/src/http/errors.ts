@@ -13,6 +13,8 @@ export const ERROR_CATALOGUE = {
   },
   NOT_FOUND: { status: 404, message: 'No such resource.' },
   PAYLOAD_TOO_LARGE: { status: 413, message: 'The request body is too large.' },
+  // Answered by nginx, whose header buffers fill before the API could see the request.
+  HEADERS_TOO_LARGE: { status: 431, message: 'The request headers are too large.' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Send the body as application/json.' },
   RATE_LIMITED: { status: 429, message: 'Too many requests; retry after the time in Retry-After.' },
   INTERNAL_ERROR: { status: 500, message: 'Something went wrong on our side; quote the request id when reporting it.' },
