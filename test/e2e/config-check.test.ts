@@ -30,6 +30,16 @@ function configCheck(env: NodeJS.ProcessEnv = {}) {
   });
 }
 
+/** config:check with an api.env of these lines, which must fail: its exit code and what it printed. */
+async function refusedEnvFile(lines: string): Promise<{ code?: number; stderr?: string }> {
+  const envFile = join(scratch, 'api.env');
+  writeFileSync(envFile, lines);
+  return configCheck({ PDPL_API_ENV_FILE: envFile }).then(
+    () => assert.fail('expected config:check to fail'),
+    (error: { code?: number; stderr?: string }) => error,
+  );
+}
+
 describe('config:check on the production compose service', () => {
   it('should pass with the generated secrets', async () => {
     const { stdout } = await configCheck();
@@ -57,13 +67,7 @@ describe('config:check on the production compose service', () => {
   });
 
   it('should refuse an api.env line that sets nothing, naming the likely intended setting', async () => {
-    const envFile = join(scratch, 'api.env');
-    writeFileSync(envFile, 'CORS_ALLOWED_ORIGIN=https://app.example.vn\n');
-
-    const failure = await configCheck({ PDPL_API_ENV_FILE: envFile }).then(
-      () => assert.fail('expected config:check to fail'),
-      (error: { code?: number; stderr?: string }) => error,
-    );
+    const failure = await refusedEnvFile('CORS_ALLOWED_ORIGIN=https://app.example.vn\n');
 
     assert.equal(failure.code, 1);
     assert.match(String(failure.stderr), /api\.env line 1 \(CORS_ALLOWED_ORIGIN\): is not a setting/);
@@ -71,13 +75,9 @@ describe('config:check on the production compose service', () => {
   });
 
   it('should refuse api.env lines for settings the compose files set themselves, which would be ignored', async () => {
-    const envFile = join(scratch, 'api.env');
-    writeFileSync(envFile, 'RATE_LIMIT_MAX=600\nLOG_LEVEL=error\nJWT_SECRET=a-secret-in-the-wrong-place-0123456789\n');
+    const lines = 'RATE_LIMIT_MAX=600\nLOG_LEVEL=error\nJWT_SECRET=a-secret-in-the-wrong-place-0123456789\n';
 
-    const failure = await configCheck({ PDPL_API_ENV_FILE: envFile }).then(
-      () => assert.fail('expected config:check to fail'),
-      (error: { code?: number; stderr?: string }) => error,
-    );
+    const failure = await refusedEnvFile(lines);
 
     assert.equal(failure.code, 1);
     assert.match(String(failure.stderr), /has 2 line\(s\) that set nothing/);
