@@ -21,7 +21,7 @@ if [[ $compose == true ]]; then
     # What the compose files set for the api themselves (rendered without api.env): api.env cannot change those.
     fixed=$(PDPL_API_ENV_FILE=/dev/null docker compose config --format json | node -e '
       const { environment = {} } = JSON.parse(require("node:fs").readFileSync(0, "utf8")).services.api;
-      console.log(Object.keys(environment).join(","));') || fail "the compose files do not render; see above"
+      console.log(JSON.stringify(environment));') || fail "the compose files do not render; see above"
     node config/dist/cli/check-env-file.js "$env_file" "$fixed"
   fi
   exec docker compose run --rm --no-deps -T api node /app/config/dist/cli/check.js "${args[@]}"

@@ -162,7 +162,10 @@ make_server_pairs() {
     fail "tls/ca.crt expires within 30 days; remove tls/ca.crt and tls/ca.key to create a new CA, then redistribute it"
   local edge_hosts=(localhost)
   [[ -z $public_host ]] || edge_hosts+=("$public_host")
-  make_pair server "${public_host:-localhost}" "$(edge_names)" "${edge_hosts[@]}"
+  # A common name holds 64 characters at most; clients check the names in subjectAltName, which holds them all.
+  local common_name=${public_host:-localhost}
+  ((${#common_name} <= 64)) || common_name="pdpl edge"
+  make_pair server "$common_name" "$(edge_names)" "${edge_hosts[@]}"
   # The data services, by the names compose gives them on the platform's network.
   make_pair postgres postgres "DNS:postgres,DNS:localhost,IP:127.0.0.1" postgres localhost 127.0.0.1
   make_pair redis redis "DNS:redis,DNS:localhost,IP:127.0.0.1" redis localhost 127.0.0.1

@@ -14,11 +14,12 @@ bash scripts/config-check.sh --compose >&2 ||
 if docker compose config --services | grep -qx certbot; then
   log "checking certbot's settings (compose/letsencrypt.yml)"
   # shellcheck disable=SC2016 # a JavaScript template literal, not a shell expansion
-  mapfile -t certbot_run < <(docker compose config --format json | node -e '
+  certbot_spec=$(docker compose config --format json | node -e '
     const service = JSON.parse(require("node:fs").readFileSync(0, "utf8")).services.certbot;
     for (const [name, value] of Object.entries(service.environment ?? {})) console.log(`--env=${name}=${value ?? ""}`);
     for (const group of service.group_add ?? []) console.log(`--group-add=${group}`);
-    console.log(service.image);')
+    console.log(service.image);') || fail "could not read the certbot service from the compose files; see above"
+  mapfile -t certbot_run <<<"$certbot_spec"
   docker run --rm "${certbot_run[@]}" pdpl-renew-loop --check ||
     fail "certbot's settings above are refused (PUBLIC_HOST is PDPL_PUBLIC_HOST, ACME_* are PDPL_ACME_*);" \
       "nothing was started or replaced. Fix them, then run npm run up again"

@@ -29,11 +29,22 @@ function editDistance(a: string, b: string): number {
   return previous[b.length] as number;
 }
 
+/** The value of a VARIABLE=value line as Compose reads it: trimmed, one pair of surrounding quotes removed. */
+function lineValue(line: string): string {
+  const value = line.slice(line.indexOf('=') + 1).trim();
+  return /^(["']).*\1$/s.test(value) ? value.slice(1, -1) : value;
+}
+
 /**
- * One problem for each line of the file that names no setting (blank lines and # comments aside), or a setting the
- * compose files set for the service themselves (`overridden`), which wins over the file.
+ * One problem for each line of the file that names no setting (blank lines and # comments aside), or that the
+ * compose files make pointless (`overridden`, what they set for the service, which wins over the file): another
+ * value for a setting they set, or a secret they give as a file.
  */
-export function unknownNames(text: string, fileName: string, overridden: ReadonlySet<string> = new Set()): Problem[] {
+export function unknownNames(
+  text: string,
+  fileName: string,
+  overridden: ReadonlyMap<string, string> = new Map(),
+): Problem[] {
   const problems: Problem[] = [];
   text.split(/\r?\n/).forEach((line, index) => {
     const trimmed = line.trim();
@@ -50,8 +61,8 @@ export function unknownNames(text: string, fileName: string, overridden: Readonl
         message,
         fix: 'remove the line; change the secret as README "Secrets" says',
       });
-    } else if (overridden.has(name)) {
-      const message = 'is set by the compose files, which win over this file, so this line is ignored';
+    } else if (overridden.has(name) && overridden.get(name) !== lineValue(trimmed)) {
+      const message = `is set to ${overridden.get(name)} by the compose files, which win over this file, so this line is ignored`;
       problems.push({
         key: where,
         env: name,

@@ -8,8 +8,9 @@ import { secretWeakness } from './secret-strength.js';
 // Each role and user has its own password, so one leaked password opens one door.
 // `variable`: the API reads this one, and from Infisical under that name when SECRETS_PROVIDER=infisical.
 // Only the database image reads the passwords of the superuser, read-only and backup roles (at every start).
-// `keepsData`: a key that encrypts what a service stores; a new one makes that unreadable, so it is made once and
-// never replaced by --force (deleting the file by hand is the deliberate way, and loses what it encrypted).
+// `keepsData`: a secret a service keeps in what it stores (a key that encrypts it, a password it saved at its first
+// start); a new file would not match it, so it is made once and never replaced by --force (deleting the file by hand
+// is the deliberate way, and only with that service's data).
 export const PLATFORM_SECRETS = [
   { file: 'postgres_superuser_password', setting: 'database.password', bytes: 32 },
   { file: 'postgres_owner_password', setting: 'database.password', bytes: 32 },
@@ -32,7 +33,8 @@ export const PLATFORM_SECRETS = [
   { file: 'postgres_infisical_password', setting: 'database.password', bytes: 32 },
   { file: 'redis_infisical_password', setting: 'redis.password', bytes: 32 },
   // Grafana's admin password and the key that encrypts what it stores (compose/observability.yml).
-  { file: 'grafana_admin_password', setting: 'database.password', bytes: 32 },
+  // Grafana takes its admin password from the file on its first start only, and keeps it in its database after.
+  { file: 'grafana_admin_password', setting: 'database.password', bytes: 32, keepsData: true },
   { file: 'grafana_secret_key', setting: 'database.password', bytes: 32, keepsData: true },
 ] as const;
 

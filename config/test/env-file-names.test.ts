@@ -29,9 +29,14 @@ describe('unknownNames (api.env)', () => {
     );
   });
 
-  it('should name settings the compose files set themselves, directly or as a secret file', () => {
-    const overridden = new Set(['LOG_LEVEL', 'JWT_SECRET_FILE']);
-    const text = 'RATE_LIMIT_MAX=600\nLOG_LEVEL=error\nJWT_SECRET=some-value\n';
+  it('should name settings the compose files set themselves to another value, or give as a secret file', () => {
+    const overridden = new Map([
+      ['LOG_LEVEL', 'warn'],
+      ['JWT_SECRET_FILE', '/run/secrets/jwt_secret'],
+      ['SECRETS_PROVIDER', 'infisical'],
+    ]);
+    // The same value as the compose files (as README's Infisical steps write it) changes nothing, and is fine.
+    const text = 'RATE_LIMIT_MAX=600\nLOG_LEVEL=error\nJWT_SECRET=some-value\nSECRETS_PROVIDER="infisical"\n';
 
     const problems = unknownNames(text, 'api.env', overridden);
 

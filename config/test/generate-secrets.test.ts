@@ -87,7 +87,7 @@ describe('secrets:generate', () => {
     await generate('--dir', dir);
     writeFileSync(join(dir, 'jwt_secret'), 'kept-as-it-was');
     const before = read(dir, 'redis_password');
-    const dataKeys = ['infisical_encryption_key', 'grafana_secret_key'];
+    const dataKeys = ['infisical_encryption_key', 'grafana_admin_password', 'grafana_secret_key'];
     const dataKeysBefore = dataKeys.map((name) => read(dir, name));
 
     const again = await generate('--dir', dir);
@@ -95,7 +95,10 @@ describe('secrets:generate', () => {
     const forced = await generate('--dir', dir, '--force');
 
     assert.equal(again.stdout, '');
-    assert.match(again.stderr, /--force replaces all but infisical_encryption_key and grafana_secret_key, which/);
+    assert.match(
+      again.stderr,
+      /--force replaces all but infisical_encryption_key, grafana_admin_password, grafana_secret_key, held in stored/,
+    );
     assert.equal(kept, 'kept-as-it-was');
     assert.deepEqual(
       forced.stdout.trim().split('\n'),
@@ -107,7 +110,10 @@ describe('secrets:generate', () => {
       dataKeys.map((name) => read(dir, name)),
       dataKeysBefore,
     );
-    assert.match(forced.stderr, /kept infisical_encryption_key, grafana_secret_key: each encrypts what its service/);
+    assert.match(
+      forced.stderr,
+      /kept infisical_encryption_key, grafana_admin_password, grafana_secret_key: each is held in what its service/,
+    );
   });
 
   it('should exit 64 with the usage for an unknown argument', async () => {

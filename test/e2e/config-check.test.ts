@@ -81,7 +81,10 @@ describe('config:check on the production compose service', () => {
 
     assert.equal(failure.code, 1);
     assert.match(String(failure.stderr), /has 2 line\(s\) that set nothing/);
-    assert.match(String(failure.stderr), /api\.env line 2 \(LOG_LEVEL\): is set by the compose files, which win/);
+    assert.match(
+      String(failure.stderr),
+      /api\.env line 2 \(LOG_LEVEL\): is set to warn by the compose files, which win/,
+    );
     assert.match(
       String(failure.stderr),
       /api\.env line 3 \(JWT_SECRET\): is read from the secret file .* JWT_SECRET_FILE/,

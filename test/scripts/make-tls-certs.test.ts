@@ -103,6 +103,24 @@ describe('make-tls-certs.sh', () => {
     }
   });
 
+  it('should sign for a PDPL_PUBLIC_HOST longer than a common name may be (64), naming it in subjectAltName', async () => {
+    const dir = secretsDir();
+    const host = 'the-public-name-of-this-platform-edge.compliance-department.example.vn';
+
+    await makeCerts(dir, { PDPL_PUBLIC_HOST: host });
+    const verified = await openssl(
+      'verify',
+      '-verify_hostname',
+      host,
+      '-CAfile',
+      `${dir}/tls/ca.crt`,
+      `${dir}/tls/server.crt`,
+    );
+
+    assert.ok(host.length > 64);
+    assert.match(verified, /: OK/);
+  });
+
   it('should replace a server certificate that expires within 30 days', async () => {
     const dir = secretsDir();
     await makeCerts(dir);

@@ -61,13 +61,15 @@ try {
     const dataKeys = kept.filter((name) =>
       PLATFORM_SECRETS.some((secret) => secret.file === name && 'keepsData' in secret),
     );
-    const replaces = dataKeys.length ? `all but ${dataKeys.join(' and ')}, which encrypt stored data` : 'them';
-    process.stderr.write(`secrets:generate: kept ${kept.join(', ')} (they exist; --force replaces ${replaces})\n`);
+    const replaces = values.infisical
+      ? "they exist; with --infisical, --force replaces Infisical's values, never a file"
+      : `they exist; --force replaces ${dataKeys.length ? `all but ${dataKeys.join(', ')}, held in stored data` : 'them'}`;
+    process.stderr.write(`secrets:generate: kept ${kept.join(', ')} (${replaces})\n`);
   }
   if (keptData.length) {
     process.stderr.write(
-      `secrets:generate: kept ${keptData.join(', ')}: each encrypts what its service stores, which a new key ` +
-        'would make unreadable; to replace one anyway, delete its file and run again\n',
+      `secrets:generate: kept ${keptData.join(', ')}: each is held in what its service stores, which a new file ` +
+        'would not match; to replace one anyway, delete its file and run again\n',
     );
   }
   if (values.infisical) await storeInInfisical();
