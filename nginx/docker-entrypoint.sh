@@ -198,7 +198,8 @@ reload() {
 # Runs beside nginx until nginx exits. Args: nginx's pid, then the addresses and certificate nginx started with.
 watch() {
   local nginx_pid=$1 addresses=$2 certificate=$3 reloads=0 now_addresses now_certificate
-  trap 'log "the watch loop stopped; stopping nginx, so the restart policy starts both again"; kill -QUIT "$nginx_pid"' EXIT
+  trap 'log "the watch loop stopped; stopping nginx, so the restart policy starts both again"
+    kill -QUIT "$nginx_pid"' EXIT
   while kill -0 "$nginx_pid" 2>/dev/null; do
     sleep "$WATCH_INTERVAL_S"
     now_addresses=$(api_addresses)

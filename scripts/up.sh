@@ -8,10 +8,11 @@ bash scripts/prepare.sh
 log "checking the api's settings (api.env, secrets) as the stack would boot them"
 bash scripts/config-check.sh --compose >&2 ||
   fail "the settings above are refused; nothing was started or replaced. Fix them, then run npm run up again"
+services=$(docker compose config --services)
 # With compose/letsencrypt.yml: certbot's settings too, in a throwaway container of its image with the
 # environment compose would give it (a host name, an email: nothing secret), so a bad one stops here, by name,
 # rather than take nginx down with edge-tls-init.
-if docker compose config --services | grep -qx certbot; then
+if grep -qx certbot <<<"$services"; then
   log "checking certbot's settings (compose/letsencrypt.yml)"
   # shellcheck disable=SC2016 # a JavaScript template literal, not a shell expansion
   certbot_spec=$(docker compose config --format json | node -e '
@@ -28,15 +29,15 @@ log "starting the stack"
 if ! docker compose up --detach --wait --wait-timeout 180; then
   docker compose ps --all >&2
   # certbot with compose/letsencrypt.yml: a name that does not resolve here, or port 80 closed, shows there.
-  for service in $(docker compose config --services | grep -x -E 'migrate|api|edge-tls-init|certbot'); do
+  while read -r service; do
     printf '\n--- last lines of %s ---\n' "$service" >&2
     docker compose logs --no-log-prefix --tail 15 "$service" >&2 || true
-  done
+  done < <(grep -x -E 'migrate|api|edge-tls-init|certbot' <<<"$services")
   fail "a service did not become healthy; see above and 'docker compose logs SERVICE'"
 fi
 port=${PDPL_HTTPS_PORT:-443}
 origin="https://${PDPL_PUBLIC_HOST:-localhost}$([[ $port == 443 ]] || printf ':%s' "$port")/"
-if docker compose config --services | grep -qx certbot; then
+if grep -qx certbot <<<"$services"; then
   log "up: ${origin} (certificate from the ACME CA; docker compose logs certbot shows its issuer)"
 else
   log "up: ${origin} (CA certificate: ${PDPL_SECRETS_DIR:-.secrets}/tls/ca.crt)"

@@ -103,13 +103,15 @@ stage_tls() {
 # inside the container (docker compose exec). Anything not matched is refused.
 write_hba() {
   local networks=${POSTGRES_CLIENT_NETWORKS:-} network lines=""
-  [[ -n $networks ]] || fail "POSTGRES_CLIENT_NETWORKS is not set; give the platform network's range, e.g. 172.30.80.0/24"
+  [[ -n $networks ]] ||
+    fail "POSTGRES_CLIENT_NETWORKS is not set; give the platform network's range, e.g. 172.30.80.0/24"
   IFS=',' read -ra list <<<"$networks"
   for network in "${list[@]}"; do
     network=${network//[[:space:]]/}
     [[ $network =~ ^[0-9A-Fa-f:.]+/[0-9]{1,3}$ ]] ||
       fail "POSTGRES_CLIENT_NETWORKS has \"$network\", which is not an address range like 172.30.80.0/24"
-    [[ ! $network =~ /0$ ]] || fail "POSTGRES_CLIENT_NETWORKS has \"$network\", which is every address; name the platform's network"
+    [[ ! $network =~ /0$ ]] ||
+      fail "POSTGRES_CLIENT_NETWORKS has \"$network\", which is every address; name the platform's network"
     lines+="hostssl    $database  pdpl_owner,pdpl_app,pdpl_readonly,pdpl_backup  $network  scram-sha-256"$'\n'
     # Infisical's role reaches its own database only, and no other role reaches that one.
     ! infisical_enabled || lines+="hostssl    $infisical  $infisical  $network  scram-sha-256"$'\n'

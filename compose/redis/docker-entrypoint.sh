@@ -69,7 +69,8 @@ patterns_outside() {
 # FLUSHDB, CONFIG, DEBUG, SHUTDOWN, MODULE, REPLICAOF, KEYS, MONITOR, SAVE, CLIENT KILL and LIST, ...) and ACL;
 # INFO comes back, for BullMQ and ioredis read the server's version and eviction policy from it. Any channel: its
 # events use pub/sub, and a forged message on auth:revocations could at worst end sessions, which a party holding
-# Infisical (every secret of the platform) can do anyway. It shares maxmemory with the API (a known limit: README.md, Known limits).
+# Infisical (every secret of the platform) can do anyway. It shares maxmemory with the API (a known limit:
+# README.md, Known limits).
 readonly infisical_commands=('&*' +@all -@dangerous -acl +info)
 
 # Usage: require_file VAR WHAT — VAR names a regular file this user can read.

@@ -35,6 +35,26 @@ function lineValue(line: string): string {
   return /^(["']).*\1$/s.test(value) ? value.slice(1, -1) : value;
 }
 
+/** Why the compose files make a line pointless, if they do: a secret they give as a file, or another value. */
+function overriddenBy(
+  overridden: ReadonlyMap<string, string>,
+  name: string,
+  value: string,
+): Pick<Problem, 'message' | 'fix'> | undefined {
+  if (overridden.has(`${name}_FILE`)) {
+    return {
+      message: `is read from the secret file the compose files give as ${name}_FILE, so this line is ignored`,
+      fix: 'remove the line; change the secret as README "Secrets" says',
+    };
+  }
+  const composeValue = overridden.get(name);
+  if (composeValue === undefined || composeValue === value) return undefined;
+  return {
+    message: `is set to ${composeValue} by the compose files, which win over this file, so this line is ignored`,
+    fix: 'remove the line (README, "Settings of the compose stack")',
+  };
+}
+
 /**
  * One problem for each line of the file that names no setting (blank lines and # comments aside), or that the
  * compose files make pointless (`overridden`, what they set for the service, which wins over the file): another
@@ -53,22 +73,11 @@ export function unknownNames(
     const where = `${fileName} line ${index + 1}`;
     if (name === undefined) {
       problems.push({ key: where, env: '-', message: 'is not a VARIABLE=value line', fix: 'write it as NAME=value' });
-    } else if (overridden.has(`${name}_FILE`)) {
-      const message = `is read from the secret file the compose files give as ${name}_FILE, so this line is ignored`;
-      problems.push({
-        key: where,
-        env: name,
-        message,
-        fix: 'remove the line; change the secret as README "Secrets" says',
-      });
-    } else if (overridden.has(name) && overridden.get(name) !== lineValue(trimmed)) {
-      const message = `is set to ${overridden.get(name)} by the compose files, which win over this file, so this line is ignored`;
-      problems.push({
-        key: where,
-        env: name,
-        message,
-        fix: 'remove the line (README, "Settings of the compose stack")',
-      });
+      return;
+    }
+    const pointless = overriddenBy(overridden, name, lineValue(trimmed));
+    if (pointless) {
+      problems.push({ key: where, env: name, ...pointless });
     } else if (!KNOWN.has(name)) {
       const guess = closestName(name);
       const fix = guess

@@ -40,6 +40,11 @@ export const PLATFORM_SECRETS = [
 
 type PlatformSecret = (typeof PLATFORM_SECRETS)[number];
 
+/** The files of the secrets marked `keepsData`, which --force never replaces. */
+export const STORED_DATA_SECRETS: ReadonlySet<string> = new Set(
+  PLATFORM_SECRETS.filter((secret) => 'keepsData' in secret).map((secret) => secret.file),
+);
+
 export interface GenerateOptions {
   readonly dir: string;
   /** Group that may read the files (each service joins it with group_add); mode 0640. */
@@ -97,12 +102,8 @@ export function generateSecretFiles({ dir, gid, overwrite }: GenerateOptions): G
   const result: GenerateResult = { created: [], kept: [], keptData: [] };
   for (const secret of PLATFORM_SECRETS) {
     const target = join(dir, secret.file);
-    if (existsSync(target) && overwrite && 'keepsData' in secret) {
-      result.keptData.push(secret.file);
-      continue;
-    }
-    if (existsSync(target) && !overwrite) {
-      result.kept.push(secret.file);
+    if (existsSync(target) && (!overwrite || STORED_DATA_SECRETS.has(secret.file))) {
+      (overwrite ? result.keptData : result.kept).push(secret.file);
       continue;
     }
     const encoding = 'encoding' in secret ? secret.encoding : undefined;

@@ -122,17 +122,23 @@ async function serve(extra: string[] = [], pair = plain): Promise<{ id: string; 
   return { id, http: await port(8080), https: await port(8443) };
 }
 
+/** The test CA's certificate, what clients verify the edge against. */
+const caFile = () => readFileSync(join(work, 'ca.crt'));
+
 interface Answer {
   readonly status: number;
   readonly headers: Record<string, string | string[] | undefined>;
+  /** As received: still compressed when the answer is. */
+  readonly body: Buffer;
 }
 
 function get(port: number, path: string, headers: Record<string, string> = {}): Promise<Answer> {
-  const ca = readFileSync(join(work, 'ca.crt'));
   return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, ca, servername: 'localhost', headers }, (res) => {
-      res.resume();
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+    const options = { host: '127.0.0.1', port, path, ca: caFile(), servername: 'localhost', headers };
+    const req = request(options, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
     });
     req.on('error', reject);
     req.end();
@@ -145,7 +151,10 @@ function stapleOf(port: number): Promise<Buffer | undefined> {
     let staple: Buffer | undefined;
     // tls.connect hands requestOCSP to the socket it makes, though @types/node lists it for the socket only.
     const options: ConnectionOptions & Pick<TLSSocketOptions, 'requestOCSP'> = {
-      ...{ host: '127.0.0.1', port, servername: 'localhost', ca: caFile() },
+      host: '127.0.0.1',
+      port,
+      servername: 'localhost',
+      ca: caFile(),
       requestOCSP: true,
     };
     const socket = tlsConnect(options);
@@ -160,8 +169,6 @@ function stapleOf(port: number): Promise<Buffer | undefined> {
     socket.once('error', reject);
   });
 }
-
-const caFile = () => readFileSync(join(work, 'ca.crt'));
 
 const exitCodeOf = async (id: string) => Number((await run('docker', ['wait', id])).stdout.trim());
 
@@ -283,31 +290,11 @@ describe('the pdpl/nginx image', () => {
   it("should answer headers over nginx's buffers with the catalogue's JSON 431, not an HTML page", async () => {
     const { https } = await serve();
 
-    const answer = await new Promise<{ status: number; type: string; body: string }>((resolve, reject) => {
-      const headers = { 'x-padding': 'a'.repeat(10_000) };
-      const options = {
-        host: '127.0.0.1',
-        port: https,
-        path: '/v1/me',
-        ca: caFile(),
-        servername: 'localhost',
-        headers,
-      };
-      const req = request(options, (res) => {
-        let body = '';
-        res.setEncoding('utf8');
-        res.on('data', (chunk: string) => {
-          body += chunk;
-        });
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, type: String(res.headers['content-type']), body }));
-      });
-      req.on('error', reject);
-      req.end();
-    });
+    const answer = await get(https, '/v1/me', { 'x-padding': 'a'.repeat(10_000) });
 
     assert.equal(answer.status, 431);
-    assert.match(answer.type, /^application\/json/);
-    assert.equal(JSON.parse(answer.body).error.code, 'HEADERS_TOO_LARGE');
+    assert.match(String(answer.headers['content-type']), /^application\/json/);
+    assert.equal(JSON.parse(answer.body.toString()).error.code, 'HEADERS_TOO_LARGE');
   });
 
   it('should serve ACME challenges from /var/www/acme on plain HTTP and redirect everything else', async () => {

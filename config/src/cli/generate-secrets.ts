@@ -1,6 +1,6 @@
 import { peekSecretManagerSettings } from '../load.js';
 import { INFISICAL_COORDINATES } from '../rules.js';
-import { apiSecretValues, generateSecretFiles, PLATFORM_SECRETS } from '../secret-files.js';
+import { apiSecretValues, generateSecretFiles, STORED_DATA_SECRETS } from '../secret-files.js';
 import { settingByKey } from '../settings.js';
 import { flagsOrExit } from './arguments.js';
 import { secretsTarget } from './secrets-target.js';
@@ -45,8 +45,9 @@ async function storeInInfisical(): Promise<void> {
   for (const name of created) process.stdout.write(`${name} (Infisical)\n`);
   for (const name of updated) process.stdout.write(`${name} (Infisical, replaced)\n`);
   if (differing.length) {
+    const differ = differing.length === 1 ? 'differs' : 'differ';
     fail(
-      `Infisical's ${differing.join(', ')} ${differing.length === 1 ? 'differs' : 'differ'} from the secret files that PostgreSQL, Redis and the API's key ` +
+      `Infisical's ${differing.join(', ')} ${differ} from the secret files that PostgreSQL, Redis and the API's key ` +
         'files hold; the API would read values the data services refuse. Fix: run again with --force to set ' +
         "Infisical from the files (after a rotation, recreate the services: README.md, 'Rotating a secret')",
     );
@@ -58,13 +59,12 @@ try {
   const { created, kept, keptData } = generateSecretFiles({ dir, gid, overwrite: force && !values.infisical });
   for (const name of created) process.stdout.write(`${name}\n`);
   if (kept.length) {
-    const dataKeys = kept.filter((name) =>
-      PLATFORM_SECRETS.some((secret) => secret.file === name && 'keepsData' in secret),
-    );
+    const dataKeys = kept.filter((name) => STORED_DATA_SECRETS.has(name));
+    const forced = dataKeys.length ? `all but ${dataKeys.join(', ')}, held in stored data` : 'them';
     const replaces = values.infisical
-      ? "they exist; with --infisical, --force replaces Infisical's values, never a file"
-      : `they exist; --force replaces ${dataKeys.length ? `all but ${dataKeys.join(', ')}, held in stored data` : 'them'}`;
-    process.stderr.write(`secrets:generate: kept ${kept.join(', ')} (${replaces})\n`);
+      ? "with --infisical, --force replaces Infisical's values, never a file"
+      : `--force replaces ${forced}`;
+    process.stderr.write(`secrets:generate: kept ${kept.join(', ')} (they exist; ${replaces})\n`);
   }
   if (keptData.length) {
     process.stderr.write(

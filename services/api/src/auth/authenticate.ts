@@ -15,9 +15,9 @@ const TOKEN = /^[\w-]+\.[\w-]+\.[\w-]*$/;
  * of ours (malformed, or longer than any token issued): AUTH_TOKEN_INVALID, before any work on it.
  */
 export function bearerToken(request: FastifyRequest): string {
-  const header = request.headers.authorization;
-  const scheme = header === undefined ? null : BEARER_SCHEME.exec(header);
-  if (!header || !scheme) throw new ApiError('AUTH_REQUIRED');
+  const header = request.headers.authorization ?? '';
+  const scheme = BEARER_SCHEME.exec(header);
+  if (!scheme) throw new ApiError('AUTH_REQUIRED');
   const token = header.slice(scheme[0].length);
   if (token.length > MAX_TOKEN_LENGTH || !TOKEN.test(token)) throw new ApiError('AUTH_TOKEN_INVALID');
   return token;

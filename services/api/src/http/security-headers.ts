@@ -14,7 +14,7 @@ const NEVER_SENT = new Set(['x-powered-by']);
  * runs once, at start, and every answer gets its result: running its middleware for each answer repeated the same
  * work (3% of the API's CPU in BENCHMARKS.md's profile).
  */
-export function helmetHeaders(): Readonly<Record<string, string>> {
+function helmetHeaders(): Readonly<Record<string, string>> {
   const setHeaders = helmet({
     contentSecurityPolicy: {
       // Helmet's defaults are for HTML pages and include upgrade-insecure-requests; a JSON API needs none of them.
