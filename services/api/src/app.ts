@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import cookie from '@fastify/cookie';
 import type { Settings } from '@pdpl/config';
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply } from 'fastify';
 import Fastify from 'fastify';
@@ -92,7 +91,6 @@ export async function buildApp(settings: Settings, options: AppOptions = {}): Pr
   registerErrorHandlers(app);
 
   await registerSecurityHeaders(app, settings);
-  await app.register(cookie);
   await registerRateLimits(app, settings, redis);
   if (settings.telemetry.metricsEnabled) await registerMetrics(app);
 

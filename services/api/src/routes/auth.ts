@@ -1,3 +1,4 @@
+import cookiePlugin from '@fastify/cookie';
 import type { Settings } from '@pdpl/config';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { bearerToken, checkToken, verifiedClaims } from '../auth/authenticate.js';
@@ -30,6 +31,9 @@ interface Credentials {
 
 export async function authRoutes(app: FastifyInstance, deps: AuthRouteDeps): Promise<void> {
   const { settings, users, tokens, sessions, passwords, attempts } = deps;
+  // Only these routes read or set the refresh cookie: registered here, the cookie parser and its hook on every
+  // answer run for them alone, not for every request of the API.
+  await app.register(cookiePlugin);
   const cookie = new RefreshCookie(settings);
   const { authMax, authWindowSeconds } = settings.rateLimit;
   const perAddress = authAddressLimit(settings);
