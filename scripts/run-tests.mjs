@@ -5,7 +5,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 
 const SUITES = {
-  unit: ['config/test', 'services/api/test/unit', 'test/scripts', 'test/compose'],
+  unit: ['config/test', 'services/api/test/unit', 'test/scripts', 'test/compose', 'test/bench'],
   // test/observability builds and runs the Prometheus image.
   integration: ['services/api/test/integration', 'test/observability'],
   e2e: ['test/e2e'],

@@ -12,12 +12,17 @@ import { startInProcessApi } from './in-process-api.ts';
 import type { LoadShape, LoadTarget } from './load.ts';
 import { measure } from './load.ts';
 import type { ChainProfile, TargetOutcome } from './report.ts';
+import type { RoundTarget } from './rounds.ts';
+import { combineRounds, measureInRounds } from './rounds.ts';
 
-// The four targets, each set up, measured and stopped in turn. A target that cannot be set up or measured is an
-// outcome too, with its reason, so that one broken target never hides the figures of the others.
+// The five targets: the four in-process ones side by side, in rounds, then the one through nginx. A target that
+// cannot be set up or measured is an outcome too, with its reason, so that one broken target never hides the
+// figures of the others.
 
 export interface BenchContext {
   readonly shape: LoadShape;
+  /** How many interleaved rounds the in-process targets are measured in. */
+  readonly rounds: number;
   readonly cleanup: Cleanup;
   /** Also profile the API under target 3's load, in an extra run that is not counted. */
   readonly profile: boolean;
@@ -61,22 +66,6 @@ const onChild = (server: ChildServer, path: string, headers?: Record<string, str
   serverCpuSeconds: () => server.cpuSeconds(),
 });
 
-/** Target 1. */
-export async function bareRoute({ shape, cleanup }: BenchContext): Promise<TargetOutcome> {
-  const what = 'GET /bare, bare Fastify';
-  let server: ChildServer;
-  try {
-    server = await startChildServer('bare', BARE_SERVER, { PATH: process.env.PATH });
-  } catch (error) {
-    return failed(what, error);
-  }
-
-  const stop = cleanup.add('the bare child process', () => server.stop());
-  const outcome = await measureTarget(what, shape, async () => onChild(server, '/bare'));
-  await stop();
-  return outcome;
-}
-
 async function profileUnderLoad(server: ChildServer, target: LoadTarget, shape: LoadShape): Promise<ChainProfile> {
   progress('profiling the API under GET /v1/session (an extra run, not counted)');
   const path = join(mkdtempSync(join(tmpdir(), 'pdpl-bench-profile-')), 'api-v1-session.cpuprofile');
@@ -88,47 +77,74 @@ async function profileUnderLoad(server: ChildServer, target: LoadTarget, shape: 
   return { packages: timeByPackage(profile, TOP_COUNT), functions: hottestFunctions(profile, TOP_COUNT) };
 }
 
-/** Targets 2 to 4, and the profile of the security chain (target 3) when asked for. */
-export async function inProcessApi({ shape, cleanup, profile, interrupted }: BenchContext) {
+/** Starts the bare route's child process; undefined, with the failure logged, when it cannot. */
+async function startBare(cleanup: Cleanup): Promise<{ server?: ChildServer; failure?: string }> {
+  try {
+    const server = await startChildServer('bare', BARE_SERVER, { PATH: process.env.PATH });
+    cleanup.add('the bare child process', () => server.stop());
+    return { server };
+  } catch (error) {
+    return { failure: failed('could not start the bare route', error).failure };
+  }
+}
+
+/**
+ * Targets 1 to 4, measured in interleaved rounds (see rounds.ts) with both child processes up, and the profile of
+ * the security chain (target 3) when asked for.
+ */
+export async function inProcessTargets({ shape, rounds, cleanup, profile, interrupted }: BenchContext) {
+  const bare = 'GET /bare, bare Fastify';
   const live = 'GET /health/live, full API';
   const session = 'GET /v1/session, full API: the security chain';
   const me = 'GET /v1/me, full API: the chain and a PostgreSQL read';
+  const bareServer = await startBare(cleanup);
   progress('starting PostgreSQL, Redis and the api child process');
-  let api: InProcessApi;
+  let api: InProcessApi | undefined;
+  let apiFailure: string | undefined;
   try {
     api = await startInProcessApi(cleanup);
   } catch (error) {
-    const outcome = failed('could not start the API', error);
-    return { outcomes: [live, session, me].map((what) => ({ ...outcome, what })) };
+    apiFailure = failed('could not start the API', error).failure;
   }
 
-  const { server } = api;
-  const outcomes = [await measureTarget(live, shape, async () => onChild(server, '/health/live'))];
-  // Stopped or not, the api and its containers are stopped at the end of the run.
-  if (interrupted()) return { outcomes };
-
+  const unavailable = (failure: string | undefined) => async (): Promise<LoadTarget> => {
+    throw new Error(failure ?? 'not started');
+  };
   let token: string | undefined;
   // Logging in is part of the targets: an API that cannot is a failed target, not a failed run.
-  const authenticated = async (path: string) => {
-    token ??= await api.logIn();
+  const authenticated = (server: ChildServer, path: string) => async () => {
+    token ??= await (api as InProcessApi).logIn();
     return onChild(server, path, { authorization: `Bearer ${token}` });
   };
-  outcomes.push(await measureTarget(session, shape, () => authenticated('/v1/session')));
-  if (interrupted()) return { outcomes };
-  outcomes.push(await measureTarget(me, shape, () => authenticated('/v1/me')));
+  const { server: bareChild } = bareServer;
+  const apiServer = api?.server;
+  const targets: RoundTarget[] = [
+    { what: bare, target: bareChild ? async () => onChild(bareChild, '/bare') : unavailable(bareServer.failure) },
+    { what: live, target: apiServer ? async () => onChild(apiServer, '/health/live') : unavailable(apiFailure) },
+    { what: session, target: apiServer ? authenticated(apiServer, '/v1/session') : unavailable(apiFailure) },
+    { what: me, target: apiServer ? authenticated(apiServer, '/v1/me') : unavailable(apiFailure) },
+  ];
+  const measured = await measureInRounds(targets, shape, rounds, interrupted, progress);
+  const outcomes: TargetOutcome[] = measured.map(({ what, rounds: done, failure }) => ({
+    what,
+    rounds: done,
+    ...(done.length > 0 ? { measurement: combineRounds(done) } : {}),
+    ...(failure === undefined ? {} : { failure: oneLine(failure) }),
+  }));
+
   let chainProfile: ChainProfile | undefined;
-  if (profile && token && !interrupted()) {
+  if (profile && apiServer && token && !interrupted()) {
     try {
-      chainProfile = await profileUnderLoad(server, await authenticated('/v1/session'), shape);
+      chainProfile = await profileUnderLoad(apiServer, await authenticated(apiServer, '/v1/session')(), shape);
     } catch (error) {
       progress(`profiling failed, the figures stand: ${(error as Error).message}`);
     }
   }
-  await api.stop();
+  await api?.stop();
   return { outcomes, profile: chainProfile };
 }
 
-/** Target 4. */
+/** Target 5, measured once: the compose stack cannot share the machine with the API above. */
 export async function throughNginx({ shape, cleanup }: BenchContext): Promise<TargetOutcome> {
   let stop: (() => Promise<void>) | undefined;
   const outcome = await measureTarget('GET /v1/me through nginx, TLS', shape, async () => {
