@@ -56,7 +56,10 @@ export async function startChildServer(name: string, module: URL, env: NodeJS.Pr
     // The child's own output (its log lines, a start-up failure) goes to our stderr; stdout is the report's.
     stdio: ['ignore', 2, 2, 'ipc'],
   });
-  const ask = <T extends FromChild['type']>(message: ToChild, answer: T) => {
+  // A send on a closed channel is reported as an 'error' event, which would otherwise end the bench uncleaned.
+  child.on('error', (error) => process.stderr.write(`bench: ${name}: ${error.message}\n`));
+  const ask = async <T extends FromChild['type']>(message: ToChild, answer: T) => {
+    if (!child.connected) throw new Error(`${name}: the child is gone (exited with ${exitDescription(child)})`);
     const reply = nextMessage(child, name, answer, ANSWER_TIMEOUT_MS);
     child.send(message);
     return reply;

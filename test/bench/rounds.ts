@@ -48,8 +48,9 @@ export function combineRounds(rounds: readonly Measurement[]): Measurement {
 }
 
 /**
- * Each round's share of a yardstick, round by round (the same round of both), and their median. Undefined when
- * the two were not measured in the same rounds.
+ * Each round's share of a yardstick, round by round, and their median. Undefined when the counts differ. Equal
+ * counts mean the same rounds because measureInRounds measures every live target in every round and a failed
+ * target fails the run's verdict anyway.
  */
 export function sharesOf(rounds: readonly Measurement[], yardstick: readonly Measurement[]) {
   if (rounds.length === 0 || rounds.length !== yardstick.length) return undefined;

@@ -40,6 +40,9 @@ export async function serveToParent(app: FastifyInstance): Promise<void> {
     }
   });
   process.once('SIGTERM', close);
+  // Ctrl-C reaches the whole process group: the bench stops after its current step and then stops us, so a
+  // measurement under way never meets a dead server.
+  process.on('SIGINT', () => {});
   // The bench died without stopping us: a server left behind would hold its port and CPU.
   process.once('disconnect', close);
 

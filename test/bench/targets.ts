@@ -77,14 +77,20 @@ async function profileUnderLoad(server: ChildServer, target: LoadTarget, shape: 
   return { packages: timeByPackage(profile, TOP_COUNT), functions: hottestFunctions(profile, TOP_COUNT) };
 }
 
-/** Starts the bare route's child process; undefined, with the failure logged, when it cannot. */
-async function startBare(cleanup: Cleanup): Promise<{ server?: ChildServer; failure?: string }> {
+interface Started<T> {
+  readonly started?: T;
+  /** Why it could not start, as thrown: the table escapes it once, where it shows it. */
+  readonly failure?: string;
+}
+
+/** Starts something a target needs; a failure is logged once and kept for the targets that needed it. */
+async function tryStart<T>(what: string, start: () => Promise<T>): Promise<Started<T>> {
   try {
-    const server = await startChildServer('bare', BARE_SERVER, { PATH: process.env.PATH });
-    cleanup.add('the bare child process', () => server.stop());
-    return { server };
+    return { started: await start() };
   } catch (error) {
-    return { failure: failed('could not start the bare route', error).failure };
+    const { message } = error as Error;
+    progress(`could not start ${what}: ${message}`);
+    return { failure: `could not start ${what}: ${message}` };
   }
 }
 
@@ -97,15 +103,15 @@ export async function inProcessTargets({ shape, rounds, cleanup, profile, interr
   const live = 'GET /health/live, full API';
   const session = 'GET /v1/session, full API: the security chain';
   const me = 'GET /v1/me, full API: the chain and a PostgreSQL read';
-  const bareServer = await startBare(cleanup);
+  const bareChild = await tryStart('the bare route', async () => {
+    const server = await startChildServer('bare', BARE_SERVER, { PATH: process.env.PATH });
+    return { server, stop: cleanup.add('the bare child process', () => server.stop()) };
+  });
+  // Stopped or not, what started is stopped at the end of the run; nothing more starts.
+  if (interrupted()) return { outcomes: [] };
   progress('starting PostgreSQL, Redis and the api child process');
-  let api: InProcessApi | undefined;
-  let apiFailure: string | undefined;
-  try {
-    api = await startInProcessApi(cleanup);
-  } catch (error) {
-    apiFailure = failed('could not start the API', error).failure;
-  }
+  const apiStart = await tryStart('the API', () => startInProcessApi(cleanup));
+  const api = apiStart.started;
 
   const unavailable = (failure: string | undefined) => async (): Promise<LoadTarget> => {
     throw new Error(failure ?? 'not started');
@@ -116,10 +122,11 @@ export async function inProcessTargets({ shape, rounds, cleanup, profile, interr
     token ??= await (api as InProcessApi).logIn();
     return onChild(server, path, { authorization: `Bearer ${token}` });
   };
-  const { server: bareChild } = bareServer;
+  const bareServer = bareChild.started?.server;
   const apiServer = api?.server;
+  const apiFailure = apiStart.failure;
   const targets: RoundTarget[] = [
-    { what: bare, target: bareChild ? async () => onChild(bareChild, '/bare') : unavailable(bareServer.failure) },
+    { what: bare, target: bareServer ? async () => onChild(bareServer, '/bare') : unavailable(bareChild.failure) },
     { what: live, target: apiServer ? async () => onChild(apiServer, '/health/live') : unavailable(apiFailure) },
     { what: session, target: apiServer ? authenticated(apiServer, '/v1/session') : unavailable(apiFailure) },
     { what: me, target: apiServer ? authenticated(apiServer, '/v1/me') : unavailable(apiFailure) },
@@ -140,6 +147,7 @@ export async function inProcessTargets({ shape, rounds, cleanup, profile, interr
       progress(`profiling failed, the figures stand: ${(error as Error).message}`);
     }
   }
+  await bareChild.started?.stop();
   await api?.stop();
   return { outcomes, profile: chainProfile };
 }
