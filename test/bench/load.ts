@@ -37,6 +37,8 @@ export interface Measurement {
   readonly statuses: Record<string, number>;
   /** CPU the server used during the run, in cores; undefined where the bench cannot ask. */
   readonly serverCores: number | undefined;
+  /** The server's CPU time per 2xx answer, in µs; undefined where its CPU was not measured. */
+  readonly serverMicrosPerRequest: number | undefined;
   /** CPU the load generator (this process) used during the run, in cores. */
   readonly generatorCores: number;
   /** CPU the whole machine used during the run, in cores: more than the sides add up to means other work ran. */
@@ -125,15 +127,16 @@ export async function measure(target: LoadTarget, shape: LoadShape): Promise<Mea
   const serverAfter = await target.serverCpuSeconds?.();
 
   const { result } = run;
+  const serverSeconds =
+    serverBefore === undefined || serverAfter === undefined ? undefined : serverAfter - serverBefore;
   return {
     requestsPerSecond: result['2xx'] / result.duration,
     latencyP50Ms: result.latency.p50,
     latencyP99Ms: result.latency.p99,
     statuses: statusesOf(result),
-    serverCores:
-      serverBefore === undefined || serverAfter === undefined
-        ? undefined
-        : (serverAfter - serverBefore) / result.duration,
+    serverCores: serverSeconds === undefined ? undefined : serverSeconds / result.duration,
+    serverMicrosPerRequest:
+      serverSeconds === undefined || result['2xx'] === 0 ? undefined : (serverSeconds / result['2xx']) * 1e6,
     generatorCores: (generator.user + generator.system) / 1e6 / result.duration,
     machineCores: machineSeconds / result.duration,
     problems: problemsOf(run),

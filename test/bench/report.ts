@@ -96,17 +96,12 @@ const COLUMNS = [
 ];
 const tableRow = (cells: readonly string[]) => `| ${cells.join(' | ')} |`;
 
-/** The server's CPU time per answer, in µs; undefined where the server's CPU was not measured. */
-function microsPerRequest(measured: Measurement): number | undefined {
-  return measured.serverCores === undefined ? undefined : (measured.serverCores / measured.requestsPerSecond) * 1e6;
-}
-
 /** What is left, from this run's CPU per answer of the bare route, the API's baseline and the chain. */
 function whatIsLeft(report: BenchReport): string {
   const [bare, baseline, chain] = [0, 1, CHAIN].map((index) => {
     const outcome = report.outcomes[index];
     const measured = outcome && trusted(outcome);
-    return measured ? microsPerRequest(measured) : undefined;
+    return measured?.serverMicrosPerRequest;
   });
   if (bare === undefined || baseline === undefined || chain === undefined) {
     return 'A target the comparison needs failed in this run; see the table.';
@@ -150,7 +145,7 @@ const ABLATION = [
   'line. So the goal cannot be met by removing what costs more while keeping what the issue asks for (headers,',
   'CORS, a shared rate limit, metrics, a request id on every log line). On that machine the bare route cost',
   '13 to 17 µs an answer and its load generator ran near a full core, so the bare figure was if anything too',
-  'low; three full runs kept 36%, 39% and 46%, the higher share where the bare route itself ran slower. On',
+  'low; five full runs kept 36% to 46%, the highest where the bare route itself ran slower. On',
   'an AMD machine of an earlier day, where the bare route cost 121 µs an answer (system calls were dear), the',
   'same chain kept 49%.',
 ];
@@ -172,7 +167,7 @@ export function resultsTable(report: BenchReport): string {
       millis(measured.latencyP99Ms),
       share === undefined ? '-' : percent(share.median),
       serverCores === undefined ? '-' : percent(serverCores),
-      serverCores === undefined ? '-' : String(Math.round(microsPerRequest(measured) ?? 0)),
+      measured.serverMicrosPerRequest === undefined ? '-' : String(Math.round(measured.serverMicrosPerRequest)),
       percent(measured.generatorCores),
       percent(measured.machineCores),
     ]);
@@ -189,7 +184,7 @@ export function parameters(report: BenchReport): string {
     `Load: autocannon ${report.autocannonVersion}, ${s.connections} connections, pipelining ${s.pipelining}; ` +
       `each measurement ${s.durationSeconds} s after a ${s.warmupSeconds} s warm-up that is not counted.`,
     `Targets 1 to 4 in ${report.rounds} interleaved rounds (1, 2, 3, 4, then 1 again, ...): req/s, latencies and CPU`,
-    'are medians over the rounds (µs/request is the median CPU over the median req/s), and a share of the bare',
+    'are medians over the rounds (µs/request too, taken within each round), and a share of the bare',
     'route the median of the shares within each round. Target 5 once.',
   ].join('\n');
 }

@@ -34,13 +34,16 @@ export function combineRounds(rounds: readonly Measurement[]): Measurement {
   for (const round of rounds) {
     for (const [status, count] of Object.entries(round.statuses)) statuses[status] = (statuses[status] ?? 0) + count;
   }
-  const serverCores = rounds.map((round) => round.serverCores);
+  // Known in every round or not at all: a median of some rounds would stand for rounds it never saw.
+  const medianIfKnown = (values: readonly (number | undefined)[]) =>
+    values.every((value) => value !== undefined) ? median(values as number[]) : undefined;
   return {
     requestsPerSecond: median(rounds.map((round) => round.requestsPerSecond)),
     latencyP50Ms: median(rounds.map((round) => round.latencyP50Ms)),
     latencyP99Ms: median(rounds.map((round) => round.latencyP99Ms)),
     statuses,
-    serverCores: serverCores.every((cores) => cores !== undefined) ? median(serverCores as number[]) : undefined,
+    serverCores: medianIfKnown(rounds.map((round) => round.serverCores)),
+    serverMicrosPerRequest: medianIfKnown(rounds.map((round) => round.serverMicrosPerRequest)),
     generatorCores: median(rounds.map((round) => round.generatorCores)),
     machineCores: median(rounds.map((round) => round.machineCores)),
     problems: [...new Set(rounds.flatMap((round) => round.problems))],
@@ -61,17 +64,22 @@ export function sharesOf(rounds: readonly Measurement[], yardstick: readonly Mea
   return { shares, median: median(shares) };
 }
 
+export interface RoundsPlan {
+  readonly shape: LoadShape;
+  readonly count: number;
+  /** Asked before every measurement: true stops the rounds where they are. */
+  readonly interrupted: () => boolean;
+  readonly progress: (message: string) => void;
+  /** How one target is measured once; load.ts's measure unless a test gives another. */
+  readonly measureOnce?: (target: LoadTarget, shape: LoadShape) => Promise<Measurement>;
+}
+
 /**
- * Measures the targets in `count` interleaved rounds. A target that fails (it cannot be set up, or a round has
- * problems) is measured no more; the others go on. `interrupted` is asked between measurements.
+ * Measures the targets in interleaved rounds. A target that fails (it cannot be set up, or a round has problems)
+ * is measured no more; the others go on.
  */
-export async function measureInRounds(
-  targets: readonly RoundTarget[],
-  shape: LoadShape,
-  count: number,
-  interrupted: () => boolean,
-  progress: (message: string) => void,
-): Promise<RoundsOutcome[]> {
+export async function measureInRounds(targets: readonly RoundTarget[], plan: RoundsPlan): Promise<RoundsOutcome[]> {
+  const { shape, count, interrupted, progress, measureOnce = measure } = plan;
   const states = targets.map(({ what }) => ({
     what,
     load: undefined as LoadTarget | undefined,
@@ -85,7 +93,7 @@ export async function measureInRounds(
       progress(`round ${round} of ${count}: measuring ${state.what}`);
       try {
         state.load ??= await (targets[index] as RoundTarget).target();
-        const measurement = await measure(state.load, shape);
+        const measurement = await measureOnce(state.load, shape);
         state.rounds.push(measurement);
         if (measurement.problems.length > 0) state.failure = measurement.problems.join('; ');
       } catch (error) {

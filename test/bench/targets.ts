@@ -131,7 +131,7 @@ export async function inProcessTargets({ shape, rounds, cleanup, profile, interr
     { what: session, target: apiServer ? authenticated(apiServer, '/v1/session') : unavailable(apiFailure) },
     { what: me, target: apiServer ? authenticated(apiServer, '/v1/me') : unavailable(apiFailure) },
   ];
-  const measured = await measureInRounds(targets, shape, rounds, interrupted, progress);
+  const measured = await measureInRounds(targets, { shape, count: rounds, interrupted, progress });
   const outcomes: TargetOutcome[] = measured.map(({ what, rounds: done, failure }) => ({
     what,
     rounds: done,
