@@ -29,12 +29,13 @@ describe('secrets:generate', () => {
   it('should write every platform secret, strong enough for production, readable by the secrets group', async () => {
     const dir = freshDir();
 
-    const { stdout } = await generate('--dir', dir);
+    const { stdout, stderr } = await generate('--dir', dir);
 
     assert.deepEqual(
       stdout.trim().split('\n'),
       PLATFORM_SECRETS.map((secret) => secret.file),
     );
+    assert.equal(stderr, `secrets:generate: created in ${dir} (names only, never values):\n`);
     assert.equal(statSync(dir).mode & 0o777, 0o700);
     for (const secret of PLATFORM_SECRETS) {
       const path = join(dir, secret.file);
