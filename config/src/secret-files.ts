@@ -149,3 +149,29 @@ export function apiSecretValues(dir: string): Map<string, string> {
   }
   return values;
 }
+
+/**
+ * What is wrong with the secret files in `dir` that the API never reads (PostgreSQL's superuser, Redis's operator,
+ * Infisical's and Grafana's own), one line each: a value too weak for the rules the API's secrets meet (a file set
+ * by hand, say), or a value another secret file holds too. The API's own secrets are judged, with the same rules,
+ * where it loads them (config:check). Files that do not exist are not judged: secrets:generate makes them. Never
+ * quotes a value.
+ */
+export function secretFileProblems(dir: string): string[] {
+  const present = PLATFORM_SECRETS.filter((secret) => existsSync(join(dir, secret.file))).map((secret) => ({
+    secret,
+    path: join(dir, secret.file),
+    value: readFileSync(join(dir, secret.file), 'utf8'),
+  }));
+  const problems: string[] = [];
+  for (const { secret, path, value } of present) {
+    if ('variable' in secret) continue;
+
+    const weakness = secretWeakness(secret.setting, value);
+    if (weakness) problems.push(`${path} ${weakness}`);
+    // One secret, one door: a leak of one must not open another.
+    const twin = present.find((other) => other.secret !== secret && other.value === value);
+    if (twin) problems.push(`${path} has the same value as ${twin.secret.file}`);
+  }
+  return problems;
+}

@@ -7,8 +7,8 @@ import { after, describe, it } from 'node:test';
 import { promisify } from 'node:util';
 import { copySecrets, networkVariables, REPO_ROOT } from './compose-stack.ts';
 
-// `npm run config:check -- --compose` judges the api service exactly as docker-compose.yml would boot it:
-// production rules, Docker secrets, inside the api image.
+// `npm run config:check -- --compose` judges the secret files only the data services read, then the api service
+// exactly as docker-compose.yml would boot it: production rules, Docker secrets, inside the api image.
 
 const run = promisify(execFile);
 const scratch = mkdtempSync(join(tmpdir(), 'pdpl-config-check-'));
@@ -64,6 +64,20 @@ describe('config:check on the production compose service', () => {
       ['JWT_SECRET: looks like a placeholder or a word'],
     );
     assert.doesNotMatch(String(failure.stdout), /changeme-changeme/);
+  });
+
+  it('should fail with exit 1, before the api image runs, for a weak password only PostgreSQL reads', async () => {
+    const weak = copySecrets(join(scratch, 'weak-superuser'));
+    writeFileSync(join(weak, 'postgres_superuser_password'), 'changeme-postgres-2026');
+
+    const failure = await configCheck({ PDPL_SECRETS_DIR: weak }).then(
+      () => assert.fail('expected config:check to fail'),
+      (error: { code?: number; stdout?: string; stderr?: string }) => error,
+    );
+
+    assert.equal(failure.code, 1);
+    assert.match(String(failure.stderr), /postgres_superuser_password looks like a placeholder or a word/);
+    assert.doesNotMatch(`${failure.stdout}${failure.stderr}`, /changeme-postgres/);
   });
 
   it('should refuse an api.env line that sets nothing, naming the likely intended setting', async () => {
