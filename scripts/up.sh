@@ -5,7 +5,7 @@ source "$(dirname "$0")/lib.sh"
 
 bash scripts/prepare.sh
 # Judge the settings before touching a running stack: refused settings must not take a working API down.
-log "checking the api's settings (api.env, secrets) as the stack would boot them"
+log "checking the secret files, and the api's settings (api.env, secrets) as the stack would boot them"
 bash scripts/config-check.sh --compose >&2 ||
   fail "the settings above are refused; nothing was started or replaced. Fix them, then run npm run up again"
 services=$(docker compose config --services)
