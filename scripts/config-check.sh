@@ -18,7 +18,9 @@ if [[ $compose == true ]]; then
   npx tsc -b config
   # The secret files the API never reads (PostgreSQL's superuser, Grafana's admin, ...): one set by hand is held
   # to the rules the API's own secrets meet, which check.js applies to those below.
-  node config/dist/cli/check-secret-files.js
+  json=()
+  for arg in "${args[@]}"; do [[ $arg == --json ]] && json=(--json); done
+  node config/dist/cli/check-secret-files.js "${json[@]}"
   # Compose reads api.env itself, and would pass a misspelt name on to be ignored: refuse such lines first.
   env_file=${PDPL_API_ENV_FILE:-./api.env}
   if [[ -f $env_file ]]; then

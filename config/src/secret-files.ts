@@ -1,8 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { looksLikePlaceholder, MIN_PASSWORD_LENGTH, secretWeakness } from './secret-strength.js';
-import { readSecretFile } from './sources/secret-file.js';
+import { secretWeakness } from './secret-strength.js';
 
 // The secrets the platform's services read as Docker secrets (docker-compose.yml, compose/infisical.yml), with the
 // setting each one feeds (its strength rules; Infisical's keys, which feed none of ours, are held to a password's).
@@ -39,7 +38,7 @@ export const PLATFORM_SECRETS = [
   { file: 'grafana_secret_key', setting: 'database.password', bytes: 32, keepsData: true },
 ] as const;
 
-type PlatformSecret = (typeof PLATFORM_SECRETS)[number];
+export type PlatformSecret = (typeof PLATFORM_SECRETS)[number];
 
 /** The files of the secrets marked `keepsData`, which --force never replaces. */
 export const STORED_DATA_SECRETS: ReadonlySet<string> = new Set(
@@ -149,70 +148,4 @@ export function apiSecretValues(dir: string): Map<string, string> {
     if ('variable' in secret) values.set(secret.variable, readFileSync(join(dir, secret.file), 'utf8'));
   }
   return values;
-}
-
-export interface SecretFileProblem {
-  readonly file: string;
-  readonly message: string;
-  /** How to put it right without losing data. */
-  readonly fix: string;
-}
-
-const REGENERATE =
-  'delete the file and run npm run secrets:generate, then recreate the services (README.md, "Rotating a secret")';
-const CHANGE_IN_SERVICE =
-  'its service keeps it in what it stores: change it there first, then write the same value to the file; never ' +
-  'delete the file while the data is kept (README.md, "Rotating a secret")';
-
-/**
- * A file whose value its service keeps in what it stores may also be one brought from elsewhere (an Infisical
- * encryption key of an existing install): only a placeholder or a short value is refused, not a heuristic's doubt,
- * which a random key fails one time in a thousand.
- */
-function storedDataWeakness(value: string): string | undefined {
-  if (looksLikePlaceholder(value)) return 'looks like a placeholder or a word';
-  if ([...value].length < MIN_PASSWORD_LENGTH) return `is shorter than ${MIN_PASSWORD_LENGTH} characters`;
-  return undefined;
-}
-
-/**
- * What is wrong with the secret files in `dir` that the API never reads (PostgreSQL's roles, Redis's operator,
- * Infisical's and Grafana's own): a value too weak for the rules the API's secrets meet (a file set by hand, say),
- * or one value in two secret files. Values are judged as the services read them, one trailing newline dropped.
- * The API's own secrets are judged, with the same rules, where it loads them (config:check). Files that do not
- * exist are not judged: secrets:generate makes them. Throws on a file that exists but cannot be read. Never
- * quotes a value.
- */
-export function secretFileProblems(dir: string): SecretFileProblem[] {
-  const present: { secret: PlatformSecret; value: string }[] = [];
-  const problems: SecretFileProblem[] = [];
-  for (const secret of PLATFORM_SECRETS) {
-    const path = join(dir, secret.file);
-    if (!existsSync(path)) continue;
-
-    const read = readSecretFile(secret.file, path);
-    if ('value' in read) {
-      present.push({ secret, value: read.value });
-      continue;
-    }
-    // Empty, or white space around the value: the services would refuse it too. Unreadable: no verdict at all.
-    const message = read.message.replace(`the file named by ${secret.file} `, '');
-    if (message === 'cannot be read') throw new Error(`${path} cannot be read`);
-    problems.push({ file: secret.file, message, fix: read.fix });
-  }
-
-  for (const [index, { secret, value }] of present.entries()) {
-    const keepsData = STORED_DATA_SECRETS.has(secret.file);
-    const fix = keepsData ? CHANGE_IN_SERVICE : REGENERATE;
-    const weakness = keepsData ? storedDataWeakness(value) : secretWeakness(secret.setting, value);
-    if (!('variable' in secret) && weakness) problems.push({ file: secret.file, message: weakness, fix });
-
-    // One secret, one door: a leak of one must not open another. Each pair once; replace the one that keeps no data.
-    const twin = present.slice(0, index).find((other) => other.value === value);
-    if (!twin) continue;
-    const [replace, other] = STORED_DATA_SECRETS.has(secret.file) ? [twin.secret, secret] : [secret, twin.secret];
-    const fixTwin = STORED_DATA_SECRETS.has(replace.file) ? CHANGE_IN_SERVICE : REGENERATE;
-    problems.push({ file: replace.file, message: `has the same value as ${other.file}`, fix: fixTwin });
-  }
-  return problems;
 }

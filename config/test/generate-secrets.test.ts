@@ -35,7 +35,7 @@ describe('secrets:generate', () => {
       stdout.trim().split('\n'),
       PLATFORM_SECRETS.map((secret) => secret.file),
     );
-    assert.equal(stderr, `secrets:generate: created in ${dir} (names only, never values):\n`);
+    assert.equal(stderr, `secrets:generate: written to ${dir} (names only, never values):\n`);
     assert.equal(statSync(dir).mode & 0o777, 0o700);
     for (const secret of PLATFORM_SECRETS) {
       const path = join(dir, secret.file);

@@ -58,7 +58,7 @@ try {
   // With --infisical, --force is about Infisical's values: the files are their source, never redrawn here.
   const { created, kept, keptData } = generateSecretFiles({ dir, gid, overwrite: force && !values.infisical });
   // The names alone go to standard output, one a line, for scripts; what they are goes to standard error.
-  if (created.length) process.stderr.write(`secrets:generate: created in ${dir} (names only, never values):\n`);
+  if (created.length) process.stderr.write(`secrets:generate: written to ${dir} (names only, never values):\n`);
   for (const name of created) process.stdout.write(`${name}\n`);
   if (kept.length) {
     const dataKeys = kept.filter((name) => STORED_DATA_SECRETS.has(name));
