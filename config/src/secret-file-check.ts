@@ -43,9 +43,9 @@ const REGENERATE =
 // Kept in what a service stores: replacing the file alone would lock the service out of its own data.
 const KEPT_IN_DATA: Readonly<Record<string, string>> = {
   grafana_admin_password:
-    'Grafana keeps it after its first start: set the new one in Grafana too (docker compose exec grafana ' +
-    'grafana cli admin reset-admin-password NEW), or, before its first start, delete the file and run npm run ' +
-    'secrets:generate',
+    'Grafana keeps it after its first start: write the new password to the file and set the same in Grafana ' +
+    '(its UI, or grafana cli admin reset-admin-password in its container), or, before its first start, delete ' +
+    'the file and run npm run secrets:generate',
   grafana_secret_key:
     'Grafana encrypts what it stores with it: before its first start, delete the file and run npm run ' +
     'secrets:generate; after, put back the value it started with, or lose what it encrypted',
