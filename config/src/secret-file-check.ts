@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { PlatformSecret } from './secret-files.js';
 import { PLATFORM_SECRETS, STORED_DATA_SECRETS } from './secret-files.js';
 import { looksLikePlaceholder, MIN_PASSWORD_LENGTH, secretWeakness } from './secret-strength.js';
+import { secretInContent } from './sources/secret-file.js';
 
 // The secret files the API never reads (PostgreSQL's roles, Redis's operator, Infisical's and Grafana's own),
 // judged on the host before the stack starts (config:check -- --compose, and so npm run up): held to the rules the
@@ -19,6 +20,10 @@ export interface SecretFileProblem {
 /** Longer than any generated secret by far; Redis's health check passes its password in the environment. */
 const MAX_SECRET_LENGTH = 1_024;
 
+const URL_SAFE = {
+  pattern: /^[A-Za-z0-9._~-]+$/,
+  says: 'holds characters a URL must escape (Infisical takes it inside a URL)',
+};
 // What compose/infisical/docker-entrypoint.sh demands, read as it reads them (`$(cat)`: trailing newlines go, a
 // carriage return stays).
 const FORMS: Readonly<Record<string, { pattern: RegExp; says: string }>> = {
@@ -27,14 +32,8 @@ const FORMS: Readonly<Record<string, { pattern: RegExp; says: string }>> = {
     says: 'is not 32 lowercase hex digits, the form Infisical takes',
   },
   infisical_auth_secret: { pattern: /^\S+$/, says: 'holds white space, which Infisical refuses' },
-  postgres_infisical_password: {
-    pattern: /^[A-Za-z0-9._~-]+$/,
-    says: 'holds characters a URL must escape (Infisical takes it inside a URL)',
-  },
-  redis_infisical_password: {
-    pattern: /^[A-Za-z0-9._~-]+$/,
-    says: 'holds characters a URL must escape (Infisical takes it inside a URL)',
-  },
+  postgres_infisical_password: URL_SAFE,
+  redis_infisical_password: URL_SAFE,
 };
 
 const REGENERATE =
@@ -86,11 +85,11 @@ function contentOf(path: string): string | undefined {
   throw new SecretFileUnreadable(`${path} is ${kind}; it must be a file holding the secret`);
 }
 
-/** The value as the services read it (one trailing newline dropped), or what is wrong with the file's form. */
+/** The value as the services read it (secretInContent), or what is wrong with the file's form. */
 function secretValue(secret: PlatformSecret, content: string): { value: string } | { problem: string } {
-  const value = content.endsWith('\r\n') ? content.slice(0, -2) : content.replace(/\n$/, '');
-  if (value === '') return { problem: 'is empty' };
-  if (/^\s|\s$/.test(value)) return { problem: 'has white space around its value' };
+  const read = secretInContent(content);
+  if (!('value' in read)) return { problem: read.problem };
+  const { value } = read;
   if ([...value].length > MAX_SECRET_LENGTH) return { problem: `is longer than ${MAX_SECRET_LENGTH} characters` };
   const form = FORMS[secret.file];
   if (form && !form.pattern.test(content.replace(/\n+$/, ''))) return { problem: form.says };
@@ -117,8 +116,10 @@ export function secretFileProblems(dir: string): SecretFileProblem[] {
 
     const read = secretValue(secret, content);
     const weakness = 'value' in read ? weaknessOf(secret, read.value) : read.problem;
-    if (!('variable' in secret) && weakness)
+    // The API's own are judged where it loads them; here they only take part in the comparison below.
+    if (weakness && !('variable' in secret)) {
       problems.push({ file: secret.file, message: weakness, fix: fixFor(secret.file) });
+    }
     if (!('value' in read)) continue;
 
     // One secret, one door: a leak of one must not open another.
