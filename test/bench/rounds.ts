@@ -80,19 +80,20 @@ export interface RoundsPlan {
  */
 export async function measureInRounds(targets: readonly RoundTarget[], plan: RoundsPlan): Promise<RoundsOutcome[]> {
   const { shape, count, interrupted, progress, measureOnce = measure } = plan;
-  const states = targets.map(({ what }) => ({
+  const states = targets.map(({ what, target }) => ({
     what,
+    target,
     load: undefined as LoadTarget | undefined,
     rounds: [] as Measurement[],
     failure: undefined as string | undefined,
   }));
   for (let round = 1; round <= count && !interrupted(); round += 1) {
-    for (const [index, state] of states.entries()) {
+    for (const state of states) {
       if (state.failure !== undefined || interrupted()) continue;
 
       progress(`round ${round} of ${count}: measuring ${state.what}`);
       try {
-        state.load ??= await (targets[index] as RoundTarget).target();
+        state.load ??= await state.target();
         const measurement = await measureOnce(state.load, shape);
         state.rounds.push(measurement);
         if (measurement.problems.length > 0) state.failure = measurement.problems.join('; ');
