@@ -53,7 +53,7 @@ describe('check-secret-files', () => {
     assert.match(outcome.stderr, /postgres_superuser_password does not exist; run npm run secrets:generate/);
   });
 
-  it('should fail with exit 1, naming the file but not the value, on a weak password only PostgreSQL reads', async () => {
+  it('should fail with exit 1, naming the file, not the value, on a weak password only PostgreSQL reads', async () => {
     const dir = generatedDir();
     writeFileSync(join(dir, 'postgres_superuser_password'), 'changeme-postgres-2026');
 

@@ -67,7 +67,7 @@ describe('secrets:generate', () => {
     assert.equal(settings.environment, 'production');
   });
 
-  it("should make Infisical's keys in the formats Infisical demands, and URL-safe passwords for its users", async () => {
+  it("should make Infisical's keys in the formats it demands, and URL-safe passwords for its users", async () => {
     const dir = freshDir();
 
     await generate('--dir', dir);
@@ -83,7 +83,7 @@ describe('secrets:generate', () => {
     }
   });
 
-  it('should keep existing secrets unless asked, and replace them with --force, but for the keys of stored data', async () => {
+  it('should keep existing secrets unless asked; --force replaces them, but not the keys of stored data', async () => {
     const dir = freshDir();
     await generate('--dir', dir);
     writeFileSync(join(dir, 'jwt_secret'), 'kept-as-it-was');

@@ -190,7 +190,7 @@ describe('API errors', () => {
     assert.equal(response.json().error.code, 'SERVICE_UNAVAILABLE');
   });
 
-  it('should take the Bearer scheme in any case, and call a token that cannot be ours invalid, not missing', async () => {
+  it('should take the Bearer scheme in any case, and call a token that cannot be ours invalid', async () => {
     const tokens = new TokenService(settings);
     const token = tokens.issueSession('user-1').accessToken;
     // Signed with our key, so only its length can refuse it: without the limit it would reach the revocation check.
